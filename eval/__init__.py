@@ -1,0 +1,1 @@
+"""Offline retrieval evaluation: labelled questions -> Recall@k, MRR@10, nDCG@10 per retriever."""

@@ -1,0 +1,77 @@
+"""Load and check a labelled question file (format: ../shared/eval/README.md).
+
+    {"id": "d042", "question": "ROIAlign vs ROIPool?", "source": "seeds/004.txt", "anchors": ["..."]}
+
+A passage is relevant when, after NFKC normalisation and whitespace removal, it contains an anchor.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import IqaError
+from rag.text import squash
+
+
+@dataclass
+class Question:
+    id: str
+    question: str
+    source: str
+    anchors: list[str]
+    kind: str = ""
+    line: int = 0
+
+    @property
+    def squashed_anchors(self) -> list[str]:
+        return [squash(a) for a in self.anchors if squash(a)]
+
+    def is_relevant(self, passage: str) -> bool:
+        text = squash(passage)
+        return any(a in text for a in self.squashed_anchors)
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Parse the file; every bad line is reported with its number in one error."""
+    if not path.is_file():
+        raise IqaError(f"Question file {path} does not exist; pass a .jsonl file of labelled questions.")
+    questions, problems, seen = [], [], set()
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            q = _parse(json.loads(line), n)
+        except (json.JSONDecodeError, ValueError, TypeError) as e:
+            problems.append(f"line {n}: {e}")
+            continue
+        if q.id in seen:
+            problems.append(f"line {n}: duplicate id {q.id!r}")
+        seen.add(q.id)
+        questions.append(q)
+    if problems:
+        raise IqaError(f"{path} has {len(problems)} bad line(s): " + "; ".join(problems[:10]) + ".")
+    if not questions:
+        raise IqaError(f"{path} holds no questions.")
+    return questions
+
+
+def _parse(obj, line: int) -> Question:
+    if not isinstance(obj, dict):
+        raise ValueError("not a JSON object")
+    missing = [k for k in ("id", "question", "anchors") if k not in obj]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    anchors = obj["anchors"]
+    if not isinstance(anchors, list) or not anchors or not all(isinstance(a, str) and a.strip() for a in anchors):
+        raise ValueError("anchors must be a non-empty list of non-empty strings")
+    if not str(obj["question"]).strip():
+        raise ValueError("empty question")
+    return Question(str(obj["id"]), str(obj["question"]), str(obj.get("source", "")), anchors,
+                    str(obj.get("kind", "")), line)
+
+
+def unanchored(questions: list[Question], passages: list[str]) -> list[Question]:
+    """Questions none of whose anchors occurs in any indexed passage (they can only miss)."""
+    corpus = "\n".join(squash(p) for p in passages)
+    return [q for q in questions if not any(a in corpus for a in q.squashed_anchors)]

@@ -1,0 +1,98 @@
+"""`iqa eval`: score retrievers on labelled questions; print a table, write runs, JSON and a report."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from eval.metrics import aggregate, first_relevant_rank
+from eval.questions import Question, load_questions, unanchored
+from rag.text import squash
+
+TOP = 10
+
+
+def evaluate(search, questions: list[Question], corpus_texts: list[str], name: str, ks: list[int]) -> dict:
+    """search(question, k) -> [(source, start, end, heading, text, score)]; returns metrics + per question."""
+    squashed = [squash(t) for t in corpus_texts]
+    per_question = []
+    for q in questions:
+        hits = search(q.question, TOP)
+        relevance = [q.is_relevant(h["text"]) for h in hits]
+        n_relevant = sum(1 for t in squashed if any(a in t for a in q.squashed_anchors))
+        per_question.append({"id": q.id, "question": q.question, "kind": q.kind, "retriever": name,
+                             "relevance": relevance, "n_relevant": n_relevant, "hits": hits,
+                             "first_relevant": first_relevant_rank(relevance)})
+    return {"metrics": aggregate(per_question, ks), "per_question": per_question}
+
+
+def engine_search(engine, retriever: str):
+    def search(question: str, k: int):
+        return [h.to_dict() for h in engine.search(question, k, retriever)]
+    return search
+
+
+def baseline_search(baseline, retriever: str):
+    def search(question: str, k: int):
+        return [{"rank": r, "score": round(s, 6), "source": baseline.passages[i][0], "start": None, "end": None,
+                 "heading": "", "text": baseline.texts[i]}
+                for r, (i, s) in enumerate(baseline.search(question, k, retriever), start=1)]
+    return search
+
+
+def table(results: dict, ks: list[int]) -> str:
+    cols = [f"recall@{k}" for k in ks] + ["mrr@10", "ndcg@10"]
+    lines = [f"{'retriever':<18}" + "".join(f"{c:>11}" for c in cols) + f"{'n':>5}"]
+    for name, res in results.items():
+        m = res["metrics"]
+        lines.append(f"{name:<18}" + "".join(f"{m[c]:>11.3f}" for c in cols) + f"{m['n']:>5}")
+    return "\n".join(lines)
+
+
+def by_kind(result: dict, k: int = 5) -> dict[str, float]:
+    """Recall@k split by question language: English-only questions vs the rest."""
+    groups: dict[str, list[bool]] = {}
+    for q in result["per_question"]:
+        group = "english" if q["question"].isascii() else "chinese/mixed"
+        groups.setdefault(group, []).append(any(q["relevance"][:k]))
+    return {g: round(sum(v) / len(v), 3) for g, v in groups.items()}
+
+
+def run_cli(args, settings, make_engine) -> int:
+    t0 = time.perf_counter()
+    ks = sorted({int(x) for x in str(args.k).split(",") if x.strip()})
+    questions = load_questions(args.questions)
+    engine = make_engine(settings)
+    texts = [c.text for c in engine.store.chunks]
+    missing = unanchored(questions, texts)
+    for q in missing:
+        print(f"warning: line {q.line} ({q.id}): no anchor occurs in the indexed passages; it can only miss")
+    retrievers = ["hybrid", "dense", "bm25"] if args.retriever == "all" else [args.retriever]
+    results = {r: evaluate(engine_search(engine, r), questions, texts, r, ks) for r in retrievers}
+    if args.baseline:
+        from eval.baseline import Baseline
+        base = Baseline(Path(engine.store.manifest.root), engine.embedder, settings.home / "cache")
+        for r in ("bm25", "dense"):
+            results[f"baseline-{r}"] = evaluate(baseline_search(base, r), questions, base.texts, f"baseline-{r}", ks)
+    print(table(results, ks))
+    for name, res in results.items():
+        split = by_kind(res)
+        print(f"{name}: Recall@5 by question language: " + ", ".join(f"{g} {v:.3f}" for g, v in split.items()))
+    write_outputs(args, results, ks, questions)
+    print(f"{len(questions)} questions, {time.perf_counter() - t0:.1f}s")
+    return 0
+
+
+def write_outputs(args, results: dict, ks: list[int], questions) -> None:
+    if args.runs:
+        with open(args.runs, "w", encoding="utf-8") as f:
+            for res in results.values():
+                for q in res["per_question"]:
+                    f.write(json.dumps({"id": q["id"], "question": q["question"], "retriever": q["retriever"],
+                                        "hits": q["hits"]}, ensure_ascii=False) + "\n")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps({n: r["metrics"] for n, r in results.items()}, indent=1))
+    if args.report:
+        from eval.report import write_report
+        path = write_report(Path(args.report), results, ks, by_kind)
+        print(f"report: {path}")

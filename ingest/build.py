@@ -1,0 +1,177 @@
+"""Incremental ingest: only new or changed files are parsed and embedded.
+
+Unchanged files keep their chunks and vectors from the live index; the BM25 index is
+rebuilt (seconds); the new generation replaces the old one atomically. A lock file
+serialises concurrent ingests of the same index.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+from tqdm import tqdm
+
+from ingest.document import parse
+from ingest.load import Skip, read, walk
+from rag import store as storelib
+from rag import text as textlib
+from rag.embed import Embedder
+from rag.errors import IqaError
+from rag.lexical import Lexical, chunk_tokens
+from rag.retrieve import passage_text
+from rag.schema import Chunk
+
+
+@dataclass
+class Summary:
+    files: int = 0
+    unchanged: int = 0
+    parsed: int = 0
+    removed: int = 0
+    skipped: list[Skip] = field(default_factory=list)
+    sections: int = 0
+    chunks: int = 0
+    snippets: int = 0
+    embedded: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    index: str = ""
+
+    def lines(self) -> list[str]:
+        out = [f"files: {self.files} indexed ({self.parsed} new or changed, {self.unchanged} unchanged, "
+               f"{self.removed} removed), {len(self.skipped)} skipped",
+               f"sections: {self.sections}  chunks: {self.chunks}  code snippets: {self.snippets}  "
+               f"embedded now: {self.embedded}",
+               "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()),
+               f"index: {self.index}"]
+        out += [f"  skipped {s.source}: {s.reason}" for s in self.skipped]
+        return out
+
+
+def corpus_root(paths: list[Path]) -> Path:
+    resolved = [p.resolve() for p in paths]
+    for p in resolved:
+        if not p.exists():
+            raise IqaError(f"Path {p} does not exist; pass a folder or file of notes.")
+    if len(resolved) == 1:
+        return resolved[0] if resolved[0].is_dir() else resolved[0].parent
+    return Path(os.path.commonpath([str(p) for p in resolved]))
+
+
+def _lock(index_dir: Path, log) -> FileLock:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        probe = index_dir / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise IqaError(f"Index directory {index_dir} is not writable ({e.strerror}); pass --index with a writable folder.")
+    lock = FileLock(str(index_dir / ".ingest.lock"))
+    try:
+        lock.acquire(timeout=0.2)
+    except Timeout:
+        log(f"Another ingest is writing {index_dir}; waiting for it to finish…")
+        lock.acquire()
+    return lock
+
+
+def _previous(index_dir: Path, embedder_name: str, rebuild: bool):
+    """The live store to reuse, or None for a full build."""
+    if rebuild or storelib.read_manifest(index_dir) is None:
+        return None
+    return storelib.load(index_dir, embedder_name)
+
+
+def ingest(paths: list[Path], index_dir: Path, embedder: Embedder | None = None, *, embedder_name: str = "",
+           rebuild: bool = False, make_embedder=None, log=print) -> Summary:
+    """Bring the index at index_dir in line with the files under paths."""
+    t0, summary = time.perf_counter(), Summary()
+    root = corpus_root(paths)
+    name = embedder.name if embedder else embedder_name
+    lock = _lock(index_dir, log)
+    try:
+        old = _previous(index_dir, name, rebuild)
+        old_files = old.manifest.files if old else {}
+        kept, kept_vectors, fresh, files_meta = _collect(paths, root, old, summary)
+        summary.removed = len(set(old_files) - set(files_meta))
+        summary.seconds["parse"] = time.perf_counter() - t0
+        if not kept and not fresh:
+            raise IqaError(f"No readable .md, .txt or .html files under {', '.join(map(str, paths))}.")
+        t1 = time.perf_counter()
+        if fresh and embedder is None:
+            embedder = make_embedder()
+        vectors = _embed(fresh, embedder) if fresh else None
+        summary.embedded = len(fresh)
+        summary.seconds["embed"] = time.perf_counter() - t1
+        t2 = time.perf_counter()
+        chunks = kept + fresh
+        dim = embedder.dim if embedder else old.manifest.dim
+        parts = [v for v in (kept_vectors, vectors) if v is not None and len(v)]
+        all_vectors = np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
+        terms = textlib.corpus_terms(c.text for c in chunks)
+        textlib.add_terms(terms)
+        lexical = Lexical.build([chunk_tokens(c) for c in chunks])
+        manifest = storelib.Manifest(embedder=name, dim=dim, root=str(root), files=files_meta)
+        new = storelib.Store(manifest, chunks, storelib.make_index(all_vectors), lexical, terms)
+        folder = storelib.save(new, index_dir)
+        summary.seconds["index"] = time.perf_counter() - t2
+    finally:
+        lock.release()
+    summary.chunks = len(chunks)
+    summary.sections = sum(m["sections"] for m in files_meta.values())
+    summary.snippets = sum(len(c.code) for c in chunks)
+    summary.seconds["total"] = time.perf_counter() - t0
+    summary.index = str(folder)
+    return summary
+
+
+def _collect(paths, root, old, summary):
+    """Reuse unchanged files' chunks and vectors; parse the rest."""
+    old_by_source: dict[str, list[int]] = {}
+    if old:
+        for i, chunk in enumerate(old.chunks):
+            old_by_source.setdefault(chunk.source, []).append(i)
+    old_vectors = old.vectors() if old else None
+    kept, kept_rows, fresh, files_meta = [], [], [], {}
+    candidates, skips = [], []
+    for path in paths:
+        found, walk_skips = walk(path)
+        candidates += found
+        skips += walk_skips
+    summary.skipped.extend(skips)
+    for file_path in tqdm(sorted(set(candidates)), desc="reading", unit="file", disable=None, leave=False):
+        raw_file = read(file_path, root)
+        if isinstance(raw_file, Skip):
+            summary.skipped.append(raw_file)
+            continue
+        digest = hashlib.sha256(raw_file.data).hexdigest()
+        prev = old.manifest.files.get(raw_file.source) if old else None
+        summary.files += 1
+        if prev and prev["sha256"] == digest:
+            rows = old_by_source.get(raw_file.source, [])
+            kept += [old.chunks[i] for i in rows]
+            kept_rows += rows
+            files_meta[raw_file.source] = prev
+            summary.unchanged += 1
+            continue
+        parsed = parse(raw_file)
+        if isinstance(parsed, Skip):
+            summary.skipped.append(parsed)
+            summary.files -= 1
+            continue
+        fresh += parsed.chunks
+        files_meta[raw_file.source] = {"sha256": digest, "chunks": len(parsed.chunks),
+                                       "sections": parsed.sections, "encoding": parsed.encoding}
+        summary.parsed += 1
+    kept_vectors = old_vectors[kept_rows] if old_vectors is not None and kept_rows else None
+    return kept, kept_vectors, fresh, files_meta
+
+
+def _embed(chunks: list[Chunk], embedder: Embedder) -> np.ndarray:
+    texts = [passage_text(c) for c in chunks]
+    with tqdm(total=len(texts), desc="embedding", unit="chunk", disable=None) as bar:
+        return embedder.embed_passages(texts, progress=bar.update)

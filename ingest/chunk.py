@@ -1,0 +1,131 @@
+"""Pack a section's sentences and code blocks into chunks that fit the embedding budget.
+
+Code blocks are atomic (a block larger than the budget becomes a chunk of its own); prose is
+cut at sentence ends, and a sentence longer than the budget only at a jieba word boundary.
+"""
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from dataclasses import dataclass
+
+from ingest.clean import Mapped
+from ingest.code import fenced_blocks, restore, unfenced_blocks
+from ingest.structure import Section
+from rag import text as textlib
+from rag.schema import Chunk, CodeSnippet
+
+BUDGET_TOKENS = 320      # multilingual-e5-small reads 512; keep room for the heading prefix
+MIN_TAIL_TOKENS = 60     # a smaller last piece joins the chunk before it
+CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z0-9_]+")
+
+
+def est_tokens(s: str) -> int:
+    """Rough XLM-R token count: one per CJK character, about 1.3 per Latin word."""
+    cjk = sum(1 for ch in s if "\u4e00" <= ch <= "\u9fff")
+    latin = len(re.findall(r"[A-Za-z0-9_]+", s))
+    return cjk + int(latin * 1.3) + 1
+
+
+@dataclass
+class Unit:
+    start: int          # clean offsets
+    end: int
+    text: str
+    code: CodeSnippet | None = None
+
+
+class LineIndex:
+    """Raw offset -> 1-based line number."""
+
+    def __init__(self, raw: str):
+        self.starts = [0] + [i + 1 for i, ch in enumerate(raw) if ch == "\n"]
+
+    def line(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
+
+
+def code_regions(clean: str, markdown: bool) -> list[tuple[int, int, str]]:
+    return fenced_blocks(clean) if markdown else unfenced_blocks(clean)
+
+
+def section_units(sec: Section, doc: Mapped, regions, lines: LineIndex) -> list[Unit]:
+    units, pos = [], sec.body_start
+    for a, b, lang in regions:
+        if b <= sec.body_start or a >= sec.end:
+            continue
+        a, b = max(a, sec.body_start), min(b, sec.end)
+        units += _prose_units(doc.text, pos, a)
+        units.append(_code_unit(doc, a, b, lang, lines))
+        pos = b
+    return units + _prose_units(doc.text, pos, sec.end)
+
+
+def _prose_units(clean: str, a: int, b: int) -> list[Unit]:
+    units = []
+    for s, e in textlib.split_sentences(clean[a:b]):
+        units += _split_long(clean, a + s, a + e)
+    return units
+
+
+def _split_long(clean: str, a: int, b: int) -> list[Unit]:
+    """A sentence over the budget is cut at word boundaries near the budget."""
+    out = []
+    while est_tokens(clean[a:b]) > BUDGET_TOKENS:
+        cut = a + textlib.cut_at_word(clean[a:b], BUDGET_TOKENS)
+        out.append(Unit(a, cut, clean[a:cut]))
+        a = cut
+    if clean[a:b].strip():
+        out.append(Unit(a, b, clean[a:b]))
+    return out
+
+
+def _code_unit(doc: Mapped, a: int, b: int, lang: str, lines: LineIndex) -> Unit:
+    block = doc.text[a:b]
+    inner_a, inner_b = a, b
+    if block.lstrip().startswith(("```", "~~~")):            # drop the fences from the snippet
+        inner_a = a + block.find("\n") + 1
+        last = block.rstrip().rfind("\n")
+        inner_b = a + last + 1 if last > block.find("\n") else b
+    code = restore(doc.text[inner_a:inner_b])
+    ra, rb = doc.to_raw(inner_a), doc.to_raw(max(inner_a, inner_b - 1), end=True)
+    snippet = CodeSnippet(lang, code, ra, rb, lines.line(ra), lines.line(max(ra, rb - 1)))
+    text = block if block.lstrip().startswith(("```", "~~~")) else code + "\n"
+    return Unit(a, b, text, snippet)
+
+
+def pack(units: list[Unit]) -> list[list[Unit]]:
+    """Greedy packing up to the budget; a short tail joins the previous group."""
+    groups, current, size = [], [], 0
+    for unit in units:
+        cost = est_tokens(unit.text)
+        if current and size + cost > BUDGET_TOKENS:
+            groups.append(current)
+            current, size = [], 0
+        current.append(unit)
+        size += cost
+    if current:
+        tail_small = sum(est_tokens(u.text) for u in current) < MIN_TAIL_TOKENS
+        if groups and tail_small and not any(u.code for u in current):
+            groups[-1].extend(current)
+        else:
+            groups.append(current)
+    return groups
+
+
+def chunk_section(sec: Section, doc: Mapped, regions, lines: LineIndex, source: str, ordinal: int) -> list[Chunk]:
+    chunks = []
+    for k, group in enumerate(pack(section_units(sec, doc, regions, lines))):
+        body = "".join(u.text for u in group).strip()
+        if not CJK_OR_WORD.search(body):
+            continue
+        start = doc.to_raw(group[0].start)
+        end = doc.to_raw(group[-1].end, end=True)
+        digest = hashlib.sha1(f"{source}\0{ordinal}\0{k}\0{body}".encode()).hexdigest()[:16]
+        chunks.append(Chunk(
+            id=digest, source=source, start=start, end=end,
+            line_start=lines.line(start), line_end=lines.line(max(start, end - 1)),
+            heading=sec.path, question=sec.question, text=body,
+            code=[u.code for u in group if u.code]))
+    return chunks

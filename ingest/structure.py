@@ -1,0 +1,95 @@
+"""Find the question sections of a cleaned document, however it marks them.
+
+Markdown and HTML documents: headings (an <hN> tag outranks a plain '#' heading, which then
+stays inside the answer as a sub-heading). Plain text: '问题8:', '【一】', 'Q:', a numbered
+sequence 1. 2. 3. of title-like lines, or short lines ending in ？/?.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+FENCE = re.compile(r"^\s*(```|~~~)")
+MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+TAGGED_QUESTION = re.compile(r"^\s*(问题\s*\d+\s*[:：.、]|【[一二三四五六七八九十百\d]+】|Q\s*\d*\s*[:：.]|题目\s*\d+\s*[:：])\s*\S")
+NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.、．]\s*(\S.*)$")
+QUESTION_LINE = re.compile(r"^\s*[^\s#>|`].{3,70}[？?]\s*$")
+CODE_HINT = re.compile(r"[=(){}\[\]]|^\s*(def|class|import|from|return|print)\b")
+
+
+@dataclass
+class Section:
+    path: list[str]     # heading path, outermost first; the last item is the question
+    question: str
+    head_start: int     # clean offset of the heading line (or body start for a preamble)
+    body_start: int
+    end: int
+
+
+def _lines(text: str):
+    """(start, end, line) for each line, with a flag for lines inside code fences."""
+    pos, in_fence = 0, False
+    for line in text.splitlines(keepends=True):
+        fence = bool(FENCE.match(line))
+        yield pos, pos + len(line), line.rstrip("\n"), in_fence or fence
+        if fence:
+            in_fence = not in_fence
+        pos += len(line)
+
+
+def find_headings(text: str, markdown: bool, strong=lambda start: False) -> list[tuple[int, int, int, str]]:
+    """(line start, line end, level, title) of section headings."""
+    lines = [(a, b, s) for a, b, s, fenced in _lines(text) if not fenced]
+    if markdown:
+        heads = [(a, b, len(m.group(1)), m.group(2).strip("* ")) for a, b, s in lines
+                 if (m := MD_HEADING.match(s))]
+        tagged = [h for h in heads if strong(h[0])]
+        return tagged or heads
+    return _plain_headings(lines)
+
+
+def _plain_headings(lines):
+    heads = [(a, b, 2, s.strip()) for a, b, s in lines if TAGGED_QUESTION.match(s) and len(s) < 160]
+    if not heads:
+        heads = _numbered_chain(lines)
+    if not heads:
+        heads = [(a, b, 2, s.strip()) for a, b, s in lines
+                 if QUESTION_LINE.match(s) and not CODE_HINT.search(s)]
+    return heads
+
+
+def _numbered_chain(lines):
+    """The longest run 1, 2, 3, … of short, title-like numbered lines (answer lists restart and lose)."""
+    candidates = [(int(m.group(1)), a, b, s.strip()) for a, b, s in lines
+                  if (m := NUMBERED.match(s)) and len(s) <= 80 and not s.rstrip().endswith(("。", "；", ";", "，"))]
+    best: list = []
+    for i, (n, *_rest) in enumerate(candidates):
+        if n != 1:
+            continue
+        chain, want = [candidates[i]], 2
+        for cand in candidates[i + 1:]:
+            if cand[0] == want:
+                chain.append(cand)
+                want += 1
+        if len(chain) > len(best):
+            best = chain
+    return [(a, b, 2, s) for _, a, b, s in best] if len(best) >= 3 else []
+
+
+def sections(text: str, title: str, markdown: bool, strong=lambda start: False) -> list[Section]:
+    """Split the document into sections with heading paths; empty sections are dropped."""
+    heads = find_headings(text, markdown, strong)
+    out: list[Section] = []
+    if heads and text[: heads[0][0]].strip():
+        out.append(Section([title], "", 0, 0, heads[0][0]))
+    elif not heads and text.strip():
+        out.append(Section([title], "", 0, 0, len(text)))
+    stack: list[tuple[int, str]] = []
+    for i, (a, b, level, name) in enumerate(heads):
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, name))
+        if text[b:end].strip():
+            out.append(Section([title] + [n for _, n in stack], name, a, b, end))
+    return out

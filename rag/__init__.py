@@ -1,0 +1,1 @@
+"""iqa core: retrieval, prompting and answering over an ingested knowledge base."""

@@ -1,0 +1,197 @@
+"""Question -> Answer: retrieve, prompt, stream the local model, check citations, attach code.
+
+`Engine.ask_stream` yields ("token", text) while the model writes, then ("answer", Answer).
+With no usable model (or --no-llm) the answer is extractive: the most relevant sentences of
+the top passages, each cited, composed instantly and never invented.
+"""
+from __future__ import annotations
+
+import re
+import time
+from typing import Iterator
+
+import numpy as np
+
+from rag import prompt as promptlib
+from rag import store as storelib
+from rag import text as textlib
+from rag.config import Settings
+from rag.errors import IqaError
+from rag.retrieve import Retriever
+from rag.schema import Answer, Citation, CodeSnippet, Hit
+
+MAX_QUESTION_CHARS = 2000
+# Below this cosine between the query and its best passage, the notes do not cover the question
+# (multilingual-e5 cosines sit in 0.7-0.95; calibrated on the dev questions, see eval/README.md).
+OUT_OF_SCOPE_COSINE = 0.80
+CODE_WORDS = re.compile(r"代码|实现|手写|手撕|写一下|怎么写|code|implement|snippet|pytorch|python", re.I)
+FOLLOW_UP = re.compile(r"^(那|它|这个|那个|其|上面|刚才|还有|and |what about |how about |its? )|它|这个方法|this|that", re.I)
+NOT_COVERED = {"zh": "笔记中没有找到与这个问题相关的内容。", "en": "The notes do not cover this question."}
+
+
+def language(text: str) -> str:
+    return "zh" if re.search(r"[\u4e00-\u9fff]", text) else "en"
+
+
+def prepare_question(question: str) -> tuple[str, str]:
+    """Strip control characters and bound the length; returns (question, notice)."""
+    cleaned = "".join(ch for ch in question if ch.isprintable() or ch in " \t")
+    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    if not cleaned:
+        raise IqaError("The question is empty; type a question, e.g. iqa ask \"ROIAlign vs ROIPool?\".")
+    if len(cleaned) > MAX_QUESTION_CHARS:
+        return cleaned[:MAX_QUESTION_CHARS], f"The question was truncated to its first {MAX_QUESTION_CHARS} characters."
+    return cleaned, ""
+
+
+def contextualize(question: str, previous: list[str]) -> str:
+    """Make a follow-up ("那它的代码怎么写？") standalone by prefixing the last question."""
+    if previous and (FOLLOW_UP.search(question) or len(question) <= 8):
+        return f"{previous[-1]} {question}"
+    return question
+
+
+class Engine:
+    """Everything a UI needs, built once: the index, the embedder, the model (loaded on first use)."""
+
+    def __init__(self, settings: Settings, store=None, embedder=None, llm=None, make_embedder=None,
+                 make_llm=None, log=print):
+        self.settings, self.log = settings, log
+        self.store = store or storelib.load(settings.index, None)
+        self._embedder, self._make_embedder = embedder, make_embedder
+        self._llm, self._make_llm, self.llm_error = llm, make_llm, ""
+        if self._embedder is None and self._make_embedder is None:
+            from rag.embed import make_embedder as default_factory
+            self._make_embedder = lambda: default_factory(self.store.manifest.embedder, threads=1)
+        self.retriever = Retriever(self.store, self.embed_query)
+
+    # -- retrieval ------------------------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            self._embedder = self._make_embedder()
+            if self._embedder.name != self.store.manifest.embedder or self._embedder.dim != self.store.manifest.dim:
+                raise IqaError(f"The index was built with {self.store.manifest.embedder!r}, not "
+                               f"{self._embedder.name!r}; run `iqa ingest --rebuild PATH`.")
+        return self._embedder
+
+    def embed_query(self, query: str) -> np.ndarray:
+        return self.embedder.embed_queries([query])[0]
+
+    def search(self, query: str, k: int | None = None, retriever: str | None = None) -> list[Hit]:
+        return self.retriever.search(query, k or self.settings.k, retriever or self.settings.retriever)
+
+    def coverage(self, query: str, hits: list[Hit]) -> float:
+        """Best cosine between the query and the retrieved passages."""
+        if not hits:
+            return 0.0
+        rows = [self.store.row[h.chunk.id] for h in hits[:3]]
+        vectors = np.stack([self.store.index.reconstruct(r) for r in rows])
+        return float(np.max(vectors @ self.embed_query(query)))
+
+    # -- model ----------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self._llm.name if self._llm else self.settings.llm_model
+
+    def llm(self):
+        """The loaded model, or None (with llm_error set) when it cannot be loaded."""
+        if self._llm is None and not self.llm_error:
+            try:
+                if self._make_llm:
+                    self._llm = self._make_llm()
+                else:
+                    from rag.llm import load_llm
+                    s = self.settings
+                    self._llm = load_llm(s.llm_model, s.model_cache, s.threads, s.n_ctx, self.log)
+            except IqaError as e:
+                self.llm_error = str(e)
+        return self._llm
+
+    # -- answering ------------------------------------------------------------------
+    def ask(self, question: str, **kw) -> Answer:
+        answer = None
+        for kind, value in self.ask_stream(question, **kw):
+            if kind == "answer":
+                answer = value
+        return answer
+
+    def ask_stream(self, question: str, k: int | None = None, retriever: str | None = None,
+                   use_llm: bool = True, history: list[str] | None = None) -> Iterator[tuple[str, object]]:
+        t0 = time.perf_counter()
+        question, notice = prepare_question(question)
+        query = contextualize(question, history or [])
+        hits = self.search(query, k, retriever)
+        timings = {"retrieve_ms": round((time.perf_counter() - t0) * 1000, 1)}
+        if (retriever or self.settings.retriever) != "bm25" and self.coverage(query, hits) < OUT_OF_SCOPE_COSINE:
+            hits = []
+        if not hits:
+            text = NOT_COVERED[language(question)]
+            yield "token", text
+            yield "answer", self._finish(question, text, [], [], "out_of_scope", timings, t0, notice)
+            return
+        llm = self.llm() if use_llm else None
+        if llm is None:
+            if use_llm and self.llm_error:
+                notice = (notice + " " if notice else "") + f"Extractive answer: {self.llm_error}"
+            text, used = extractive(query, hits)
+            yield "token", text
+            yield "answer", self._finish(question, text, hits, used, "extractive", timings, t0, notice)
+            return
+        yield from self._generate(question, hits, llm, timings, t0, notice)
+
+    def _generate(self, question, hits, llm, timings, t0, notice):
+        passages = promptlib.select_passages(hits, self.settings.context_tokens)
+        messages = promptlib.build_messages(question, passages)
+        pieces, first = [], None
+        for piece in llm.stream(messages, self.settings.max_tokens, self.settings.temperature):
+            first = first or time.perf_counter()
+            pieces.append(piece)
+            yield "token", piece
+        end = time.perf_counter()
+        raw = "".join(pieces).strip()
+        text, valid, invalid = promptlib.check_citations(raw, len(passages))
+        timings["first_token_ms"] = round(((first or end) - t0) * 1000, 1)
+        timings["tokens_per_s"] = round(len(pieces) / max(end - (first or end), 1e-6), 1) if len(pieces) > 1 else 0.0
+        shown = [hit for _, hit, _ in passages]
+        answer = self._finish(question, text, shown, valid, "llm", timings, t0, notice)
+        answer.markers_valid, answer.markers_invalid = len(parse_valid(raw, len(passages))), invalid
+        yield "answer", answer
+
+    def _finish(self, question, text, hits, used, mode, timings, t0, notice) -> Answer:
+        citations = [Citation(n, hits[n - 1].chunk) for n in used]
+        wants_code = bool(CODE_WORDS.search(question))
+        code_from = [c.chunk for c in citations] or ([h.chunk for h in hits[:3]] if wants_code else [])
+        if wants_code:
+            code_from += [h.chunk for h in hits[:3] if h.chunk not in code_from]
+        code: list[CodeSnippet] = [s for c in code_from for s in c.code]
+        sources = [c.source for c in code_from for _ in c.code]
+        timings["total_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        timings.setdefault("first_token_ms", timings["total_ms"])
+        timings.setdefault("tokens_per_s", 0.0)
+        model = self.model_name if mode == "llm" else "extractive"
+        return Answer(question, text, citations, code, sources, hits, model, mode, timings,
+                      markers_valid=len(used) if mode == "extractive" else 0, notice=notice.strip())
+
+
+def parse_valid(raw: str, n_sources: int) -> list[int]:
+    return [n for n in promptlib.parse_markers(raw) if 1 <= n <= n_sources]
+
+
+def extractive(query: str, hits: list[Hit], sentences: int = 3) -> tuple[str, list[int]]:
+    """The sentences of the top passages that share most terms with the query, each cited."""
+    terms = set(textlib.tokenize(query))
+    scored = []
+    for n, hit in enumerate(hits[:3], start=1):
+        text = hit.chunk.text
+        for order, (a, b) in enumerate(textlib.split_sentences(text)):
+            sentence = text[a:b].strip(" \n•-*")
+            if len(sentence) < 6 or sentence.startswith(("```", "import ", "def ", "class ")):
+                continue
+            overlap = len(terms & set(textlib.tokenize(sentence)))
+            scored.append((overlap + 0.5 / n, n, order, sentence))
+    best = sorted(scored, key=lambda s: -s[0])[:sentences]
+    best.sort(key=lambda s: (s[1], s[2]))
+    used = sorted({n for _, n, _, _ in best}, key=lambda n: [s[1] for s in best].index(n))
+    text = " ".join(f"{s.rstrip()}[{n}]" for _, n, _, s in best)
+    return text, used

@@ -1,0 +1,86 @@
+"""Numbered-source prompts and citation checking (pure functions).
+
+    parse_markers("ROIAlign 用双线性插值[2]，【1】、[1, 3]") -> [2, 1, 1, 3]
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+from rag.schema import Hit
+
+MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\]|【(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)】")
+PASSAGE_MIN_CHARS = 120
+
+
+@lru_cache(maxsize=None)
+def template(name: str) -> str:
+    return resources.files("rag").joinpath(f"prompts/{name}.txt").read_text(encoding="utf-8")
+
+
+def approx_tokens(text: str) -> int:
+    """Qwen's tokenizer: about one token per CJK character, ~4 characters per token otherwise."""
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return cjk + (len(text) - cjk) // 4 + 1
+
+
+def trim_to_tokens(text: str, budget: int) -> str:
+    if approx_tokens(text) <= budget:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:                      # longest prefix within budget
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if approx_tokens(text[:mid]) <= budget else (lo, mid - 1)
+    return text[:lo].rstrip() + "…"
+
+
+def select_passages(hits: list[Hit], budget_tokens: int) -> list[tuple[int, Hit, str]]:
+    """Number the hits 1..n and trim them to share the budget; the best hit gets the most room."""
+    out, left = [], budget_tokens
+    for n, hit in enumerate(hits, start=1):
+        share = max(left // 2 if n < len(hits) else left, 0)
+        if share < approx_tokens("x" * PASSAGE_MIN_CHARS) and out:
+            break
+        body = trim_to_tokens(hit.chunk.text, share)
+        out.append((n, hit, body))
+        left -= approx_tokens(body)
+    return out
+
+
+def build_messages(question: str, passages: list[tuple[int, Hit, str]]) -> list[dict]:
+    sources = "\n\n".join(f"[{n}] {hit.chunk.title}\n{body}" for n, hit, body in passages)
+    user = template("user").format(sources=sources, question=question.strip())
+    return [{"role": "system", "content": template("system").strip()}, {"role": "user", "content": user}]
+
+
+def parse_markers(text: str) -> list[int]:
+    numbers = []
+    for m in MARKER.finditer(text):
+        numbers += [int(x) for x in re.split(r"\s*[,，、]\s*", m.group(1) or m.group(2))]
+    return numbers
+
+
+def check_citations(text: str, n_sources: int) -> tuple[str, list[int], int]:
+    """Rewrite markers as [n], drop those pointing at no source.
+
+    Returns (clean text, valid source numbers in first-use order, count of invalid markers).
+    """
+    valid: list[int] = []
+    invalid = 0
+
+    def fix(m: re.Match) -> str:
+        nonlocal invalid
+        keep = []
+        for x in re.split(r"\s*[,，、]\s*", m.group(1) or m.group(2)):
+            n = int(x)
+            if 1 <= n <= n_sources:
+                keep.append(n)
+                if n not in valid:
+                    valid.append(n)
+            else:
+                invalid += 1
+        return "".join(f"[{n}]" for n in keep)
+
+    cleaned = MARKER.sub(fix, text)
+    return re.sub(r"[ \t]+([，。,.])", r"\1", cleaned), valid, invalid

@@ -1,0 +1,93 @@
+"""Hybrid search: dense (FAISS) + BM25 rankings fused by Reciprocal Rank Fusion, near-duplicates collapsed.
+
+    rrf([[3, 1], [1, 7]], k=60) -> {1: 1/62 + 1/61, 3: 1/61, 7: 1/62}
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from rag import text as textlib
+from rag.errors import IqaError
+from rag.schema import Chunk, Hit
+from rag.store import Store
+
+RETRIEVERS = ("hybrid", "dense", "bm25")
+CANDIDATES = 50
+RRF_K = 60
+DUPLICATE_JACCARD = 0.8
+
+
+def rrf(rankings: list[list[int]], k: int = RRF_K, weights: list[float] | None = None) -> dict[int, float]:
+    scores: dict[int, float] = {}
+    for r, ranking in enumerate(rankings):
+        w = weights[r] if weights else 1.0
+        for rank, doc in enumerate(ranking, start=1):
+            scores[doc] = scores.get(doc, 0.0) + w / (k + rank)
+    return scores
+
+
+def shingles(text: str, n: int = 5) -> set[str]:
+    s = textlib.squash(text).lower()
+    return {s[i:i + n] for i in range(max(1, len(s) - n + 1))}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / max(1, len(a | b))
+
+
+def collapse_duplicates(hits: list[Hit]) -> list[Hit]:
+    """The same answer copied into two files counts once; the copy's location is kept in also_in."""
+    kept: list[tuple[Hit, set[str]]] = []
+    for hit in hits:
+        sh = shingles(hit.chunk.text)
+        twin = next((h for h, s in kept if jaccard(sh, s) >= DUPLICATE_JACCARD), None)
+        if twin is None:
+            kept.append((hit, sh))
+        else:
+            twin.also_in.append(hit.chunk.location)
+    return [h for h, _ in kept]
+
+
+class Retriever:
+    def __init__(self, store: Store, embed_query: Callable[[str], np.ndarray] | None,
+                 rerank: Callable[[str, list[Hit]], list[Hit]] | None = None):
+        self.store, self.embed_query, self.rerank = store, embed_query, rerank
+        textlib.add_terms(store.terms)
+
+    def dense(self, query: str, k: int = CANDIDATES) -> list[tuple[int, float]]:
+        if self.embed_query is None:
+            raise IqaError("Dense retrieval needs an embedder; use --retriever bm25 or load one.")
+        return self.store.dense_search(self.embed_query(query), k)
+
+    def bm25(self, query: str, k: int = CANDIDATES) -> list[tuple[int, float]]:
+        return self.store.lexical.search(query, k)
+
+    def search(self, query: str, k: int = 5, retriever: str = "hybrid") -> list[Hit]:
+        if retriever not in RETRIEVERS:
+            raise IqaError(f"Unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}.")
+        if not query.strip() or not self.store.chunks:
+            return []
+        if retriever == "hybrid":
+            fused = rrf([[i for i, _ in self.dense(query)], [i for i, _ in self.bm25(query)]])
+            ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+        else:
+            ranked = self.dense(query) if retriever == "dense" else self.bm25(query)
+        hits = [Hit(self.store.chunks[i], score) for i, score in ranked[: max(3 * k, 20)]]
+        hits = collapse_duplicates(hits)
+        if self.rerank:
+            hits = self.rerank(query, hits)
+        for rank, hit in enumerate(hits[:k], start=1):
+            hit.rank = rank
+        return hits[:k]
+
+
+def passage_text(chunk: Chunk, max_chars: int = 160) -> str:
+    """What the dense vector sees: the question, then the opening of the answer.
+
+    Embedding cost grows with length on a 2-core CPU; for question-structured notes the
+    question plus the answer's opening carries most of the meaning (see bench/RESULTS.md).
+    """
+    head = chunk.question or (chunk.heading[-1] if chunk.heading else "")
+    return f"{head}\n{chunk.text[:max_chars]}".strip()

@@ -1,0 +1,201 @@
+"""iqa command line: a thin layer over rag, ingest and eval.
+
+User errors print one sentence and exit with status 2; no tracebacks.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rag.config import load_settings
+from rag.errors import IqaError
+
+EPILOG = """examples:
+  iqa ingest corpus/                      build or update the index from a folder of notes
+  iqa search "BN训练和推理有啥区别" --k 3
+  iqa ask "ROIAlign vs ROIPool?"           answer with the local model, citing sources
+  iqa ask "What is LoRA?" --no-llm --json  extractive answer as JSON
+  iqa eval questions.jsonl --report out/  Recall@k, MRR, nDCG per retriever
+  iqa ui                                  local web chat on http://127.0.0.1:7860
+settings: flags > environment (IQA_HOME, IQA_INDEX, IQA_MODEL, IQA_EMBED_MODEL) > $IQA_HOME/config.toml"""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, help="index directory (default $IQA_HOME/index)")
+
+
+def _retrieval(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--k", type=int, default=None, help="number of passages (default 5)")
+    p.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], default=None, help="default hybrid")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="iqa", description="Local, offline interview Q&A over your own notes.",
+                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("ingest", help="index folders of .md/.txt/.html notes (only changed files are re-embedded)",
+                       epilog="example: iqa ingest ~/notes --index ~/.iqa/index")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    _common(p)
+    p.add_argument("--rebuild", action="store_true", help="ignore the existing index and build from scratch")
+    p.add_argument("--embed-model", help="e5-small (default, offline) or a sentence-transformers path/name")
+    p = sub.add_parser("search", help="show the passages retrieved for a question",
+                       epilog='example: iqa search "ROIAlign vs ROIPool?" --k 3 --json')
+    p.add_argument("question")
+    _common(p)
+    _retrieval(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a ranked list")
+    p = sub.add_parser("ask", help="answer a question from the notes with citations",
+                       epilog='example: iqa ask "BN训练和推理有啥区别" --model ~/models/qwen2.5-7b-q4.gguf')
+    p.add_argument("question")
+    _common(p)
+    _retrieval(p)
+    p.add_argument("--no-llm", action="store_true", help="extractive answer: instant, never invents text")
+    p.add_argument("--model", help="GGUF path or qwen2.5-coder-1.5b (default) / qwen2.5-coder-0.5b")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p = sub.add_parser("eval", help="score retrieval on a labelled question file",
+                       epilog="example: iqa eval questions.jsonl --retriever all --report report/ --baseline ../corpus")
+    p.add_argument("questions", type=Path)
+    _common(p)
+    p.add_argument("--k", default="1,3,5,10", help="cut-offs for Recall@k (default 1,3,5,10)")
+    p.add_argument("--retriever", default="all", choices=["hybrid", "dense", "bm25", "all"])
+    p.add_argument("--runs", type=Path, help="write per-question top-10 hits (JSON lines)")
+    p.add_argument("--json", type=Path, dest="json_out", help="write the metrics as JSON")
+    p.add_argument("--report", type=Path, help="write a markdown report with a Recall@k plot")
+    p.add_argument("--baseline", action="store_true",
+                   help="also score the generic recipe (500/50 character splitter + BM25 / dense) on the indexed files")
+    p = sub.add_parser("ui", help="start the local web chat", epilog="example: iqa ui --port 7860")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--model", help="GGUF path or built-in model name")
+    sub.add_parser("models", help="assemble and verify the built-in models (SHA-256)")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(errors="replace")
+    args = parser().parse_args(argv)
+    if not args.command:
+        parser().print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except IqaError as e:
+        print(f"iqa: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("iqa: interrupted", file=sys.stderr)
+        return 130
+
+
+def _settings(args, **extra):
+    return load_settings(index_dir=getattr(args, "index", None), **extra)
+
+
+def cmd_ingest(args) -> int:
+    from ingest.build import ingest
+    from rag.embed import make_embedder
+    s = _settings(args, embed_model=args.embed_model)
+    summary = ingest(args.paths, s.index, embedder_name=s.embed_model, rebuild=args.rebuild,
+                     make_embedder=lambda: make_embedder(s.embed_model, threads=s.threads), log=_err)
+    print("\n".join(summary.lines()))
+    return 0
+
+
+def _engine(s, **kw):
+    from rag.answer import Engine
+    return Engine(s, log=_err, **kw)
+
+
+def cmd_search(args) -> int:
+    s = _settings(args)
+    engine = _engine(s)
+    hits = engine.search(args.question, args.k, args.retriever)
+    if args.json:
+        print(json.dumps({"query": args.question, "retriever": args.retriever or s.retriever,
+                          "hits": [h.to_dict() for h in hits]}, ensure_ascii=False, indent=1))
+        return 0
+    if not hits:
+        print("No passages found.")
+    for h in hits:
+        c = h.chunk
+        print(f"{h.rank}. [{h.score:.4f}] {c.title}\n   {c.location}  (chars {c.start}-{c.end})")
+        print("   " + c.text[:200].replace("\n", " ") + ("…" if len(c.text) > 200 else ""))
+        for loc in h.also_in:
+            print(f"   also in {loc}")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    s = _settings(args, llm_model=args.model)
+    engine = _engine(s)
+    answer = None
+    for kind, value in engine.ask_stream(args.question, args.k, args.retriever, use_llm=not args.no_llm):
+        if kind == "token" and not args.json:
+            print(value, end="", flush=True)
+        elif kind == "answer":
+            answer = value
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
+        return 0
+    print()
+    print(render_sources(answer))
+    return 0
+
+
+def render_sources(answer) -> str:
+    lines = []
+    if answer.notice:
+        lines.append(f"note: {answer.notice}")
+    if answer.unsupported:
+        lines.append("note: no valid citation in this answer; the passages it drew on:")
+        lines += [f"  - {h.chunk.title} ({h.chunk.location})" for h in answer.hits[:3]]
+    if answer.citations:
+        lines.append("\nSources:")
+        lines += [f"  [{c.n}] {c.chunk.title}\n      {c.chunk.location}" for c in answer.citations]
+    for snippet, source in zip(answer.code, answer.code_sources):
+        lines.append(f"\nCode ({snippet.language}) — {source}:{snippet.line_start}-{snippet.line_end}")
+        lines.append(snippet.code)
+    t = answer.timings
+    lines.append(f"\n[{answer.mode}, {answer.model}; retrieve {t['retrieve_ms']:.0f} ms, first token "
+                 f"{t['first_token_ms']:.0f} ms, total {t['total_ms']:.0f} ms, {t['tokens_per_s']} tok/s; "
+                 f"citations valid {answer.markers_valid}, removed {answer.markers_invalid}]")
+    return "\n".join(lines)
+
+
+def cmd_eval(args) -> int:
+    from eval.run import run_cli
+    s = _settings(args)
+    return run_cli(args, s, _engine)
+
+
+def cmd_ui(args) -> int:
+    from ui.web import launch
+    s = _settings(args, llm_model=args.model)
+    engine = _engine(s)
+    launch(engine, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_models(args) -> int:
+    from rag.models import BUILTIN_LLMS, assemble
+    s = load_settings()
+    for model in BUILTIN_LLMS.values():
+        path = assemble(model, s.model_cache, log=_err)
+        print(f"{model.name}: {path} (SHA-256 verified)")
+    return 0
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval,
+            "ui": cmd_ui, "models": cmd_models}
+
+if __name__ == "__main__":
+    sys.exit(main())
