@@ -16,7 +16,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from ingest.document import parse
+from ingest.document import PARSER_VERSION, parse
 from ingest.load import Skip, read, walk
 from rag import store as storelib
 from rag import text as textlib
@@ -102,10 +102,9 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder | None = None,
         if not kept and not fresh:
             raise IqaError(f"No readable .md, .txt or .html files under {', '.join(map(str, paths))}.")
         t1 = time.perf_counter()
-        if fresh and embedder is None:
+        if fresh and embedder is None and _needs_embedding(fresh, old):
             embedder = make_embedder()
-        vectors = _embed(fresh, embedder) if fresh else None
-        summary.embedded = len(fresh)
+        vectors, summary.embedded = _vectors_for(fresh, old, embedder)
         summary.seconds["embed"] = time.perf_counter() - t1
         t2 = time.perf_counter()
         chunks = kept + fresh
@@ -115,7 +114,8 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder | None = None,
         terms = textlib.corpus_terms(c.text for c in chunks)
         textlib.add_terms(terms)
         lexical = Lexical.build([chunk_tokens(c) for c in chunks])
-        manifest = storelib.Manifest(embedder=name, dim=dim, root=str(root), files=files_meta)
+        manifest = storelib.Manifest(embedder=name, dim=dim, root=str(root), files=files_meta,
+                                     parser=PARSER_VERSION)
         new = storelib.Store(manifest, chunks, storelib.make_index(all_vectors), lexical, terms)
         folder = storelib.save(new, index_dir)
         summary.seconds["index"] = time.perf_counter() - t2
@@ -151,7 +151,7 @@ def _collect(paths, root, old, summary):
         digest = hashlib.sha256(raw_file.data).hexdigest()
         prev = old.manifest.files.get(raw_file.source) if old else None
         summary.files += 1
-        if prev and prev["sha256"] == digest:
+        if prev and prev["sha256"] == digest and old.manifest.parser == PARSER_VERSION:
             rows = old_by_source.get(raw_file.source, [])
             kept += [old.chunks[i] for i in rows]
             kept_rows += rows
@@ -169,6 +169,31 @@ def _collect(paths, root, old, summary):
         summary.parsed += 1
     kept_vectors = old_vectors[kept_rows] if old_vectors is not None and kept_rows else None
     return kept, kept_vectors, fresh, files_meta
+
+
+def _text_key(chunk: Chunk) -> str:
+    return hashlib.sha1(passage_text(chunk).encode("utf-8")).hexdigest()
+
+
+def _needs_embedding(chunks: list[Chunk], old) -> bool:
+    known = {_text_key(c) for c in old.chunks} if old else set()
+    return any(_text_key(c) not in known for c in chunks)
+
+
+def _vectors_for(chunks: list[Chunk], old, embedder: Embedder | None) -> tuple[np.ndarray | None, int]:
+    """Vectors for new chunks: reused from the old index when the embedded text is identical."""
+    if not chunks:
+        return None, 0
+    known = {_text_key(c): i for i, c in enumerate(old.chunks)} if old else {}
+    missing = [c for c in chunks if _text_key(c) not in known]
+    new_vectors = _embed(missing, embedder) if missing else None
+    fresh_rows = {_text_key(c): j for j, c in enumerate(missing)}
+    dim = embedder.dim if embedder else old.manifest.dim
+    out = np.zeros((len(chunks), dim), np.float32)
+    for i, chunk in enumerate(chunks):
+        key = _text_key(chunk)
+        out[i] = new_vectors[fresh_rows[key]] if key in fresh_rows else old.index.reconstruct(known[key])
+    return out, len(missing)
 
 
 def _embed(chunks: list[Chunk], embedder: Embedder) -> np.ndarray:

@@ -106,7 +106,7 @@ MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 MD_LINK = re.compile(r"\[([^\]]+)\]\((?:https?://|#|\.{0,2}/)[^)]*\)")
 URL = re.compile(r"(?:https?://|www\.)[^\s)\]，。,；;]+")
 TOC_HEADING = re.compile(r"^\s*(#{1,6}\s*)?(目录|目录先行|table of contents|contents)\s*[:：]?\s*$", re.I)
-TOC_ITEM = re.compile(r"^\s*[-*+]\s*\[[^\]]*\]\(#[^)]*\)\s*$")
+TOC_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s*\[.*\]\(#.*\)\s*$")
 JUNK_LINE = re.compile(
     r"^\s*(?:[•·]\s*)?(?:"
     r"当前位置[:：].*|.*首页\s*>.*|"
@@ -116,19 +116,23 @@ JUNK_LINE = re.compile(
     r"there are no reviews yet.*|repository details|牛客网|牛客企业服务|"
     r".*关注.*公众号.*|.*欢迎.*star.*|.*扫码.*|.*技术交流群.*|.*知乎[:：].*"
     r")\s*$", re.I)
+GLUED_QUESTION = re.compile(r"(?<=[^\d\s.，。、])\d{1,2}\.\s?(?=[^\n]*[\u4e00-\u9fff])[^\d\s][^\n]{1,80}$")
 TAIL_MARKER = re.compile(r"^\s*(相关推荐|推荐阅读|相关文章|创作者周榜|热门推荐|猜你喜欢|相关阅读)\s*[:：]?\s*$")
 
 
-def clean(raw: str, is_html: bool = False) -> Mapped:
-    """The cleaned text of a document, mapped back to the raw text."""
+def clean(raw: str, is_html: bool = False, plain: bool = False) -> Mapped:
+    """The cleaned text of a document, mapped back to the raw text.
+
+    plain: a scraped text file, whose numbered questions may be glued onto the line before.
+    """
     base = html_to_text(raw) if is_html else None
     text = base.text if base else raw
-    out = _build(text, _line_ops(text))
+    out = _build(text, _line_ops(text, plain))
     out.parent = base
     return out
 
 
-def _line_ops(text: str):
+def _line_ops(text: str, plain: bool = False):
     lines = text.splitlines(keepends=True)
     tail = _tail_start(lines)
     pos, in_fence, in_toc = 0, False, False
@@ -144,13 +148,20 @@ def _line_ops(text: str):
         if in_fence:
             yield ("keep", a, b)
             continue
-        if TOC_HEADING.match(line):
+        heading = HTML_HEADING.match(line)
+        if TOC_HEADING.match(heading.group(2) if heading else line):
             in_toc = True
             continue
         if in_toc and (not line.strip() or TOC_ITEM.match(line)):
             continue
         in_toc = False
         if TOC_ITEM.match(line) or JUNK_LINE.match(line):
+            continue
+        glued = GLUED_QUESTION.search(line) if plain else None
+        if glued:          # "print(x)3. 什么是注意力机制?" -> two lines
+            yield from _inline_ops(line[:glued.start()], a)
+            yield ("emit", "\n", a + glued.start(), a + glued.start())
+            yield from _inline_ops(line[glued.start():], a + glued.start())
             continue
         yield from _inline_ops(line, a)
 

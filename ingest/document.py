@@ -11,6 +11,11 @@ from ingest.load import RawFile, Skip, decode
 from rag.schema import Chunk
 
 
+# Bump when cleaning, structure or chunking changes: the next ingest re-parses every file
+# (vectors are still reused for passages whose text did not change).
+PARSER_VERSION = "3"
+
+
 @dataclass
 class Parsed:
     source: str
@@ -30,7 +35,7 @@ def parse(raw_file: RawFile) -> Parsed | Skip:
 def parse_text(source: str, raw: str, encoding: str = "utf-8") -> Parsed:
     suffix = PurePosixPath(source).suffix.lower()
     is_html, markdown = suffix in (".html", ".htm"), suffix in (".md", ".markdown", ".html", ".htm")
-    doc = clean(raw, is_html=is_html)
+    doc = clean(raw, is_html=is_html, plain=not markdown)
     title = PurePosixPath(source).stem
     from_tag = lambda start: raw[doc.to_raw(start):doc.to_raw(start) + 2].lower() == "<h"  # noqa: E731
     secs = structure.sections(doc.text, title, markdown, strong=from_tag)

@@ -13,6 +13,7 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 TAGGED_QUESTION = re.compile(r"^\s*(问题\s*\d+\s*[:：.、]|【[一二三四五六七八九十百\d]+】|Q\s*\d*\s*[:：.]|题目\s*\d+\s*[:：])\s*\S")
 NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.、．]\s*(\S.*)$")
+NUMBERED_QUESTION = re.compile(r"^\s*\d{1,3}\s*[.、．]\s*[^\n?？]{2,80}?[?？]")
 QUESTION_LINE = re.compile(r"^\s*[^\s#>|`].{3,70}[？?]\s*$")
 CODE_HINT = re.compile(r"[=(){}\[\]]|^\s*(def|class|import|from|return|print)\b")
 
@@ -49,12 +50,25 @@ def find_headings(text: str, markdown: bool, strong=lambda start: False) -> list
 
 
 def _plain_headings(lines):
+    """Tagged questions first, else numbered questions, else a numbered title chain, else ？-lines."""
     heads = [(a, b, 2, s.strip()) for a, b, s in lines if TAGGED_QUESTION.match(s) and len(s) < 160]
     if not heads:
-        heads = _numbered_chain(lines)
+        heads = _numbered_questions(lines)
+    if len(heads) < 3:
+        heads = sorted(set(heads) | set(_numbered_chain(lines)))
     if not heads:
         heads = [(a, b, 2, s.strip()) for a, b, s in lines
                  if QUESTION_LINE.match(s) and not CODE_HINT.search(s)]
+    return heads
+
+
+def _numbered_questions(lines):
+    """'6. RNN 和 LSTM 的区别是什么? RNN 存在…': the title ends at the question mark, the answer may follow."""
+    heads = []
+    for a, b, s in lines:
+        m = NUMBERED_QUESTION.match(s)
+        if m:
+            heads.append((a, a + m.end(), 2, m.group(0).strip()))
     return heads
 
 

@@ -150,12 +150,15 @@ class Engine:
             yield "token", piece
         end = time.perf_counter()
         raw = "".join(pieces).strip()
-        text, valid, invalid = promptlib.check_citations(raw, len(passages))
+        model_markers = len(parse_valid(raw, len(passages)))
+        attributed, added = promptlib.attribute(raw, passages)
+        text, valid, invalid = promptlib.check_citations(attributed, len(passages))
         timings["first_token_ms"] = round(((first or end) - t0) * 1000, 1)
         timings["tokens_per_s"] = round(len(pieces) / max(end - (first or end), 1e-6), 1) if len(pieces) > 1 else 0.0
         shown = [hit for _, hit, _ in passages]
         answer = self._finish(question, text, shown, valid, "llm", timings, t0, notice)
-        answer.markers_valid, answer.markers_invalid = len(parse_valid(raw, len(passages))), invalid
+        answer.markers_valid, answer.markers_invalid = model_markers, invalid
+        answer.markers_attributed = added
         yield "answer", answer
 
     def _finish(self, question, text, hits, used, mode, timings, t0, notice) -> Answer:

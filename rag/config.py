@@ -32,7 +32,7 @@ class Settings:
     threads: int = max(1, os.cpu_count() or 1)
     k: int = 5
     retriever: str = "hybrid"
-    context_tokens: int = 700       # passage budget in the prompt: CPU prefill decides the wait
+    context_tokens: int = 500       # passage budget in the prompt: CPU prefill decides the wait
     max_tokens: int = 320
     temperature: float = 0.1
     n_ctx: int = 2048

@@ -50,7 +50,9 @@ def select_passages(hits: list[Hit], budget_tokens: int) -> list[tuple[int, Hit,
 
 def build_messages(question: str, passages: list[tuple[int, Hit, str]]) -> list[dict]:
     sources = "\n\n".join(f"[{n}] {hit.chunk.title}\n{body}" for n, hit, body in passages)
-    user = template("user").format(sources=sources, question=question.strip())
+    english = not re.search(r"[\u4e00-\u9fff]", question)
+    rule = "Answer in English. " if english else "用中文回答。"
+    user = template("user").format(sources=sources, question=question.strip(), language_rule=rule)
     return [{"role": "system", "content": template("system").strip()}, {"role": "user", "content": user}]
 
 
@@ -84,3 +86,32 @@ def check_citations(text: str, n_sources: int) -> tuple[str, list[int], int]:
 
     cleaned = MARKER.sub(fix, text)
     return re.sub(r"[ \t]+([，。,.])", r"\1", cleaned), valid, invalid
+
+
+def attribute(text: str, passages: list[tuple[int, Hit, str]], min_overlap: float = 0.5) -> tuple[str, int]:
+    """Cite uncited sentences whose terms come mostly from one passage (small models often forget).
+
+    Returns the text with added markers and how many were added; a sentence that matches no
+    passage well enough stays uncited.
+    """
+    from rag.text import split_sentences, tokenize
+    vocab = [(n, set(tokenize(body))) for n, _, body in passages]
+    out, pos, added = [], 0, 0
+    for a, b in split_sentences(text):
+        sentence = text[a:b]
+        out.append(text[pos:a])
+        pos = b
+        terms = set(tokenize(sentence))
+        if MARKER.search(sentence) or len(terms) < 3:
+            out.append(sentence)
+            continue
+        n, overlap = max(((n, len(terms & v) / len(terms)) for n, v in vocab), key=lambda x: x[1])
+        if overlap >= min_overlap:
+            body = sentence.rstrip()
+            end = len(body.rstrip("。.!！?？;；"))
+            out.append(f"{body[:end]} [{n}]{body[end:]}{sentence[len(body):]}")
+            added += 1
+        else:
+            out.append(sentence)
+    out.append(text[pos:])
+    return "".join(out), added

@@ -87,6 +87,7 @@ class Answer:
     timings: dict
     markers_valid: int = 0
     markers_invalid: int = 0
+    markers_attributed: int = 0     # markers added by term overlap where the model left a sentence uncited
     notice: str = ""
 
     @property
@@ -100,5 +101,6 @@ class Answer:
         return {"question": self.question, "answer": self.text,
                 "citations": [c.to_dict() for c in self.citations], "code": code,
                 "model": self.model, "mode": self.mode, "unsupported": self.unsupported,
-                "markers": {"valid": self.markers_valid, "invalid": self.markers_invalid},
+                "markers": {"valid": self.markers_valid, "invalid": self.markers_invalid,
+                            "attributed": self.markers_attributed},
                 "notice": self.notice, "timings": self.timings}

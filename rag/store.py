@@ -35,6 +35,7 @@ class Manifest:
     root: str = ""
     files: dict[str, dict] = field(default_factory=dict)   # source -> {"sha256", "chunks"}
     index_type: str = "Flat"
+    parser: str = ""            # ingest's parser version: a change re-parses every file
     built: float = 0.0
     format: str = FORMAT
 

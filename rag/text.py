@@ -32,6 +32,12 @@ def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
 
 
+def cjk_share(text: str) -> float:
+    """Share of CJK ideographs among the letters of text (0 for English)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    return sum(1 for ch in letters if "\u4e00" <= ch <= "\u9fff") / max(1, len(letters))
+
+
 def squash(text: str) -> str:
     """NFKC with all whitespace removed: the eval hit rule's comparison form."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))

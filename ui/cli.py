@@ -163,7 +163,8 @@ def render_sources(answer) -> str:
     t = answer.timings
     lines.append(f"\n[{answer.mode}, {answer.model}; retrieve {t['retrieve_ms']:.0f} ms, first token "
                  f"{t['first_token_ms']:.0f} ms, total {t['total_ms']:.0f} ms, {t['tokens_per_s']} tok/s; "
-                 f"citations valid {answer.markers_valid}, removed {answer.markers_invalid}]")
+                 f"citation markers: {answer.markers_valid} valid, {answer.markers_invalid} removed, "
+                 f"{answer.markers_attributed} attributed]")
     return "\n".join(lines)
 
 
