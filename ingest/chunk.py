@@ -18,6 +18,7 @@ from rag.schema import Chunk, CodeSnippet
 
 BUDGET_TOKENS = 320      # multilingual-e5-small reads 512; keep room for the heading prefix
 MIN_TAIL_TOKENS = 60     # a smaller last piece joins the chunk before it
+PYTHON_HINT = re.compile(r"^\s*(def|class|import|from)\s+\w", re.M)
 CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z0-9_]+")
 
 
@@ -89,6 +90,8 @@ def _code_unit(doc: Mapped, a: int, b: int, lang: str, lines: LineIndex) -> Unit
         last = block.rstrip().rfind("\n")
         inner_b = a + last + 1 if last > block.find("\n") else b
     code = restore(doc.text[inner_a:inner_b])
+    if lang == "text" and PYTHON_HINT.search(code):
+        lang = "python"
     ra, rb = doc.to_raw(inner_a), doc.to_raw(max(inner_a, inner_b - 1), end=True)
     snippet = CodeSnippet(lang, code, ra, rb, lines.line(ra), lines.line(max(ra, rb - 1)))
     text = block if block.lstrip().startswith(("```", "~~~")) else code + "\n"
@@ -120,8 +123,12 @@ def chunk_section(sec: Section, doc: Mapped, regions, lines: LineIndex, source: 
         body = "".join(u.text for u in group).strip()
         if not CJK_OR_WORD.search(body):
             continue
-        start = doc.to_raw(group[0].start)
-        end = doc.to_raw(group[-1].end, end=True)
+        first, last = group[0].start, group[-1].end
+        while last > first and doc.text[last - 1].isspace():
+            last -= 1
+        while first < last and doc.text[first].isspace():
+            first += 1
+        start, end = doc.to_raw(first), doc.to_raw(last, end=True)
         digest = hashlib.sha1(f"{source}\0{ordinal}\0{k}\0{body}".encode()).hexdigest()[:16]
         chunks.append(Chunk(
             id=digest, source=source, start=start, end=end,

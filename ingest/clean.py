@@ -59,7 +59,7 @@ def _build(text: str, ops) -> Mapped:
 
 # --- HTML documents ---------------------------------------------------------------
 TAG = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>", re.S)
-DROP_ELEMENTS = {"script", "style", "nav", "header", "footer", "aside", "noscript", "form", "svg"}
+DROP_ELEMENTS = {"head", "script", "style", "nav", "header", "footer", "aside", "noscript", "form", "svg"}
 BLOCK = {"p", "div", "br", "li", "tr", "ul", "ol", "table", "section", "article", "pre", "blockquote",
          "h1", "h2", "h3", "h4", "h5", "h6", "hr", "dt", "dd"}
 

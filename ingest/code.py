@@ -85,8 +85,7 @@ def _close(run, blocks, text):
 
 def restore(code: str) -> str:
     """Put back newlines lost in scraping and indent Python blocks; leaves well-formed code alone."""
-    lines = code.splitlines()
-    if all(len(line) < 120 for line in lines):
+    if not any(pattern.search(code) for pattern, _ in GLUE[:2]):
         return code.strip("\n")
     glued = code
     for pattern, repl in GLUE:

@@ -13,7 +13,7 @@ from rag.schema import Chunk
 
 # Bump when cleaning, structure or chunking changes: the next ingest re-parses every file
 # (vectors are still reused for passages whose text did not change).
-PARSER_VERSION = "3"
+PARSER_VERSION = "5"
 
 
 @dataclass
@@ -37,7 +37,7 @@ def parse_text(source: str, raw: str, encoding: str = "utf-8") -> Parsed:
     is_html, markdown = suffix in (".html", ".htm"), suffix in (".md", ".markdown", ".html", ".htm")
     doc = clean(raw, is_html=is_html, plain=not markdown)
     title = PurePosixPath(source).stem
-    from_tag = lambda start: raw[doc.to_raw(start):doc.to_raw(start) + 2].lower() == "<h"  # noqa: E731
+    from_tag = lambda start: raw[doc.to_raw(start):doc.to_raw(start) + 16].lstrip().lower().startswith("<h")  # noqa: E731
     secs = structure.sections(doc.text, title, markdown, strong=from_tag)
     lines, regions = LineIndex(raw), code_regions(doc.text, markdown)
     chunks = [c for i, sec in enumerate(secs) for c in chunk_section(sec, doc, regions, lines, source, i)]

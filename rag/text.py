@@ -93,15 +93,19 @@ def tokenize(text: str) -> list[str]:
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) spans of sentences; the end includes the terminating punctuation."""
+    """(start, end) spans of sentences covering the text; trailing whitespace stays with its sentence."""
     spans, start = [], 0
     for m in SENTENCE_END.finditer(text):
         end = m.end()
         if text[start:end].strip():
             spans.append((start, end))
+        elif spans:
+            spans[-1] = (spans[-1][0], end)
         start = end
     if text[start:].strip():
         spans.append((start, len(text)))
+    elif spans:
+        spans[-1] = (spans[-1][0], len(text))
     return spans
 
 

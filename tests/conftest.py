@@ -1,0 +1,107 @@
+"""Shared fixtures: every test gets its own IQA_HOME; fakes for speed, tiny real models for truth."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.config import Settings
+from rag.embed import Embedder
+from rag.text import normalise
+
+DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def iqa_home(tmp_path, monkeypatch):
+    home = tmp_path / "iqa-home"
+    monkeypatch.setenv("IQA_HOME", str(home))
+    for var in ("IQA_INDEX", "IQA_MODEL", "IQA_EMBED_MODEL", "IQA_CONFIG", "IQA_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+class FakeEmbedder(Embedder):
+    """Hashes character bigrams into 64 dimensions: deterministic, lexical, instant."""
+
+    def __init__(self, name: str = "fake-bigram", dim: int = 64):
+        self.name, self.dim, self.calls = name, dim, 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, np.float32)
+        s = normalise(text)
+        for a, b in zip(s, s[1:]):
+            v[int(hashlib.md5((a + b).encode()).hexdigest(), 16) % self.dim] += 1.0
+        return v / max(np.linalg.norm(v), 1e-9)
+
+    def embed_queries(self, texts):
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_passages(self, texts, progress=None):
+        self.calls += len(texts)
+        if progress:
+            progress(len(texts))
+        return self.embed_queries(texts)
+
+
+class FakeLLM:
+    """Replays a scripted answer token by token."""
+
+    def __init__(self, script: str = "ROIAlign 用双线性插值 [1]。", name: str = "fake-llm"):
+        self.script, self.name, self.messages = script, name, []
+
+    def stream(self, messages, max_tokens=320, temperature=0.1):
+        self.messages.append(messages)
+        for i in range(0, len(self.script), 3):
+            yield self.script[i:i + 3]
+
+
+@pytest.fixture
+def notes(tmp_path) -> Path:
+    """A writable copy of the tiny test notes."""
+    target = tmp_path / "notes"
+    shutil.copytree(DATA / "notes", target)
+    return target
+
+
+@pytest.fixture
+def fake_embedder():
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def fake_index(tmp_path, notes, fake_embedder):
+    from ingest.build import ingest
+    index = tmp_path / "index"
+    ingest([notes], index, fake_embedder, log=lambda m: None)
+    return index
+
+
+@pytest.fixture
+def settings(fake_index, iqa_home) -> Settings:
+    return Settings(home=iqa_home, index_dir=fake_index, embed_model="fake-bigram")
+
+
+@pytest.fixture
+def shared_corpus() -> Path:
+    corpus = SHARED / "corpus"
+    assert corpus.is_dir(), f"the shared corpus is expected at {corpus} (beside the repository)"
+    return corpus
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    from rag.embed import make_embedder
+    return make_embedder("e5-small", threads=2)
+
+
+@pytest.fixture(scope="session")
+def small_llm(tmp_path_factory):
+    """The real Qwen2.5-Coder-0.5B GGUF, assembled from its registry parts once per session."""
+    from rag.llm import load_llm
+    cache = tmp_path_factory.mktemp("models")
+    return load_llm("qwen2.5-coder-0.5b", cache, threads=2, n_ctx=2048, log=lambda m: None)
