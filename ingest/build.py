@@ -165,7 +165,7 @@ def _collect(paths, root, old, summary):
             continue
         fresh += parsed.chunks
         files_meta[raw_file.source] = {"sha256": digest, "chunks": len(parsed.chunks),
-                                       "sections": parsed.sections, "encoding": parsed.encoding}
+                                       "sections": len(parsed.sections), "encoding": parsed.encoding}
         summary.parsed += 1
     kept_vectors = old_vectors[kept_rows] if old_vectors is not None and kept_rows else None
     return kept, kept_vectors, fresh, files_meta

@@ -21,7 +21,7 @@ class Parsed:
     source: str
     raw: str
     encoding: str
-    sections: int
+    sections: list[structure.Section]
     chunks: list[Chunk]
 
 
@@ -41,4 +41,4 @@ def parse_text(source: str, raw: str, encoding: str = "utf-8") -> Parsed:
     secs = structure.sections(doc.text, title, markdown, strong=from_tag)
     lines, regions = LineIndex(raw), code_regions(doc.text, markdown)
     chunks = [c for i, sec in enumerate(secs) for c in chunk_section(sec, doc, regions, lines, source, i)]
-    return Parsed(source, raw, encoding, len(secs), chunks)
+    return Parsed(source, raw, encoding, secs, chunks)
