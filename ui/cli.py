@@ -151,6 +151,9 @@ def render_sources(answer) -> str:
     lines = []
     if answer.notice:
         lines.append(f"note: {answer.notice}")
+    if answer.mode == "out_of_scope" and answer.hits:
+        lines.append("closest passages (not close enough to answer from):")
+        lines += [f"  - {h.chunk.title} ({h.chunk.location})" for h in answer.hits[:3]]
     if answer.unsupported:
         lines.append("note: no valid citation in this answer; the passages it drew on:")
         lines += [f"  - {h.chunk.title} ({h.chunk.location})" for h in answer.hits[:3]]
