@@ -8,7 +8,7 @@ export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXA
 export OMP_NUM_THREADS ?= 1
 STAMP := $(VENV)/.installed
 
-.PHONY: install models demo test test-fast bench clean-venv
+.PHONY: install models demo test test-fast browser-deps bench clean-venv
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "Python 3.11 is required ($(PY) not found)"; exit 1; }
@@ -27,7 +27,13 @@ demo: models
 	$(BIN)/iqa ingest corpus
 	$(BIN)/iqa ask "ROIAlign vs ROIPool?"
 
-test: install
+# The browser test drives Debian's chromium; install it once if it is missing (needs root or sudo).
+browser-deps:
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && \
+	  $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+
+test: install browser-deps
 	$(BIN)/python -m pytest -q
 
 test-fast: install

@@ -88,12 +88,25 @@ def check_citations(text: str, n_sources: int) -> tuple[str, list[int], int]:
     return re.sub(r"[ \t]+([，。,.])", r"\1", cleaned), valid, invalid
 
 
-def attribute(text: str, passages: list[tuple[int, Hit, str]], min_overlap: float = 0.5) -> tuple[str, int]:
-    """Cite uncited sentences whose terms come mostly from one passage (small models often forget).
+FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 
-    Returns the text with added markers and how many were added; a sentence that matches no
-    passage well enough stays uncited.
+
+def attribute(text: str, passages: list[tuple[int, Hit, str]], min_overlap: float = 0.5) -> tuple[str, int]:
+    """Cite uncited prose sentences whose terms come mostly from one passage (small models often forget).
+
+    Returns the text with added markers and how many were added; code blocks are left alone and a
+    sentence that matches no passage well enough stays uncited.
     """
+    out, pos, added = [], 0, 0
+    for m in FENCED.finditer(text):
+        prose, n = _attribute_prose(text[pos:m.start()], passages, min_overlap)
+        out += [prose, m.group(0)]
+        added, pos = added + n, m.end()
+    prose, n = _attribute_prose(text[pos:], passages, min_overlap)
+    return "".join(out) + prose, added + n
+
+
+def _attribute_prose(text: str, passages, min_overlap: float) -> tuple[str, int]:
     from rag.text import split_sentences, tokenize
     vocab = [(n, set(tokenize(body))) for n, _, body in passages]
     out, pos, added = [], 0, 0
@@ -102,7 +115,7 @@ def attribute(text: str, passages: list[tuple[int, Hit, str]], min_overlap: floa
         out.append(text[pos:a])
         pos = b
         terms = set(tokenize(sentence))
-        if MARKER.search(sentence) or len(terms) < 3:
+        if MARKER.search(sentence) or len(terms) < 3 or not vocab:
             out.append(sentence)
             continue
         n, overlap = max(((n, len(terms & v) / len(terms)) for n, v in vocab), key=lambda x: x[1])

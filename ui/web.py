@@ -33,8 +33,25 @@ document.addEventListener('click', (e) => {
 """
 
 
+CSS = """
+.iqa-quote { white-space: pre-wrap; word-break: break-word; font-size: 0.85em; max-height: 22em; overflow: auto; }
+.iqa-note { color: #9a5b00; font-size: 0.9em; }
+.iqa-source summary { cursor: pointer; margin: 0.3em 0; }
+"""
+FENCED = re.compile(r"```.*?(?:```|$)", re.S)
+
+
 def link_citations(text: str) -> str:
-    return CITATION.sub(lambda m: f"[[{m.group(1)}]](#src-{m.group(1)})", text)
+    """[n] -> a link to source n, outside code blocks."""
+    out, pos = [], 0
+    for m in FENCED.finditer(text):
+        out += [CITATION.sub(_link, text[pos:m.start()]), m.group(0)]
+        pos = m.end()
+    return "".join(out) + CITATION.sub(_link, text[pos:])
+
+
+def _link(m: re.Match) -> str:
+    return f"[[{m.group(1)}]](#src-{m.group(1)})"
 
 
 def sources_html(answer) -> str:
@@ -144,9 +161,12 @@ def build_app(engine) -> gr.Blocks:
     return app
 
 
-def launch(engine, host: str = "127.0.0.1", port: int = 7860, block: bool = True):
+def launch(engine, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
+    """Serve the chat; with block=False return the running app (tests close it with app.close())."""
     app = build_app(engine)
     app.queue(default_concurrency_limit=1, max_size=64)
-    print(f"iqa chat on http://{host}:{port}  (Ctrl+C to stop)")
-    return app.launch(server_name=host, server_port=port, prevent_thread_lock=not block, js=None,
-                      head=f"<script>{CLICK_JS}</script>", quiet=True, footer_links=["api"])
+    if block:
+        print(f"iqa chat on http://{host}:{port}  (Ctrl+C to stop)")
+    app.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=True,
+               head=f"<script>{CLICK_JS}</script>", css=CSS, footer_links=["api"])
+    return app

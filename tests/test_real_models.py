@@ -1,0 +1,42 @@
+"""The real default embedder and the real small GGUF model on tiny data."""
+import re
+
+import pytest
+
+from ingest.build import ingest
+from rag.answer import Engine
+from rag.config import Settings
+from rag.prompt import MARKER
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def real_index(tmp_path_factory, real_embedder):
+    from tests.conftest import DATA
+    index = tmp_path_factory.mktemp("real") / "index"
+    ingest([DATA / "notes"], index, real_embedder, log=lambda m: None)
+    return index
+
+
+def test_chinese_and_english_questions_find_the_chinese_answer(real_index, real_embedder, tmp_path):
+    engine = Engine(Settings(home=tmp_path, index_dir=real_index), embedder=real_embedder, log=lambda m: None)
+    for question in ("BN训练和推理有啥区别", "What does BatchNorm use at inference time?"):
+        top = engine.search(question, 3)[0].chunk
+        assert top.question.startswith("问题1:BatchNorm"), question
+    for question in ("ROIAlign vs ROIPool?", "How does ROIAlign avoid quantization?"):
+        assert "双线性插值" in engine.search(question, 3)[0].chunk.text, question
+
+
+def test_small_llm_streams_an_answer_whose_citations_all_resolve(real_index, real_embedder, small_llm, tmp_path):
+    engine = Engine(Settings(home=tmp_path, index_dir=real_index, max_tokens=160), embedder=real_embedder,
+                    llm=small_llm, log=lambda m: None)
+    events = list(engine.ask_stream("ROIAlign vs ROIPool?", k=3))
+    tokens = [v for kind, v in events if kind == "token"]
+    answer = events[-1][1]
+    assert answer.mode == "llm" and len(tokens) > 5 and answer.text
+    shown = len(answer.hits)
+    numbers = [int(n) for m in MARKER.finditer(answer.text) for n in re.findall(r"\d+", m.group(0))]
+    assert numbers and all(1 <= n <= shown for n in numbers)
+    assert any(c.chunk.source == "detection.md" for c in answer.citations)
+    assert answer.timings["first_token_ms"] > 0 and answer.timings["tokens_per_s"] > 0
