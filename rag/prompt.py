@@ -51,7 +51,7 @@ def select_passages(hits: list[Hit], budget_tokens: int) -> list[tuple[int, Hit,
 def build_messages(question: str, passages: list[tuple[int, Hit, str]]) -> list[dict]:
     sources = "\n\n".join(f"[{n}] {hit.chunk.title}\n{body}" for n, hit, body in passages)
     english = not re.search(r"[\u4e00-\u9fff]", question)
-    rule = "Answer in English. " if english else "用中文回答。"
+    rule = "Answer in English; " if english else "用中文，"
     user = template("user").format(sources=sources, question=question.strip(), language_rule=rule)
     return [{"role": "system", "content": template("system").strip()}, {"role": "user", "content": user}]
 

@@ -133,16 +133,19 @@ def cmd_search(args) -> int:
 def cmd_ask(args) -> int:
     s = _settings(args, llm_model=args.model)
     engine = _engine(s)
-    answer = None
+    answer, streamed = None, []
     for kind, value in engine.ask_stream(args.question, args.k, args.retriever, use_llm=not args.no_llm):
         if kind == "token" and not args.json:
             print(value, end="", flush=True)
+            streamed.append(value)
         elif kind == "answer":
             answer = value
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0
     print()
+    if answer.text.strip() != "".join(streamed).strip():
+        print("\nWith checked citations:\n" + answer.text)
     print(render_sources(answer))
     return 0
 
