@@ -162,8 +162,10 @@ class Engine:
             first = first or time.perf_counter()
             pieces.append(piece)
             yield "token", piece
+            if re.search(r"[。.!！?？\n]", piece) and trim_repetition("".join(pieces))[1]:
+                break       # small models at low temperature can loop; stop at the first repeated sentence
         end = time.perf_counter()
-        raw = "".join(pieces).strip()
+        raw = trim_repetition("".join(pieces))[0].strip()
         model_markers = len(parse_valid(raw, len(passages)))
         attributed, added = promptlib.attribute(raw, passages)
         text, valid, invalid = promptlib.check_citations(attributed, len(passages))
@@ -189,6 +191,19 @@ class Engine:
         model = self.model_name if mode == "llm" else "extractive"
         return Answer(question, text, citations, code, sources, hits, model, mode, timings,
                       markers_valid=len(used) if mode == "extractive" else 0, notice=notice.strip())
+
+
+def trim_repetition(text: str) -> tuple[str, bool]:
+    """Cut the text before its first sentence that repeats an earlier one (ignoring whitespace)."""
+    seen = set()
+    for a, b in textlib.split_sentences(text):
+        key = re.sub(r"\s+", "", text[a:b])
+        if b == len(text) and not re.search(r"[。.!！?？\n]\s*$", text[a:b]):
+            break                                  # the sentence still being written
+        if len(key) >= 6 and key in seen:
+            return text[:a].rstrip(), True
+        seen.add(key)
+    return text, False
 
 
 def parse_valid(raw: str, n_sources: int) -> list[int]:
