@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from rag.embed import Embedder
 from rag.text import normalise
 
 DATA = Path(__file__).parent / "data"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# The shared corpus and questions live beside the repository (override with IQA_SHARED).
+SHARED = Path(os.environ.get("IQA_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,8 @@ TOC_OR_IMAGE = re.compile(r"^\s*([-*]\s*\[.*\]\(#.*\)|!\[[^\]]*\]\([^)]*\))\s*$"
 
 @pytest.fixture(scope="module")
 def parsed(request):
-    corpus = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+    from tests.conftest import SHARED
+    corpus = SHARED / "corpus"
     assert corpus.is_dir(), f"shared corpus expected at {corpus}"
     files, _ = walk(corpus)
     out = {}
