@@ -81,6 +81,7 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def read(path: Path, root: Path) -> RawFile | Skip:
+    root = root.resolve()
     source = _rel(path, root) if root.is_dir() else path.name
     try:
         size = path.stat().st_size

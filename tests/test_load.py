@@ -51,3 +51,11 @@ def test_missing_corpus_path_is_a_clear_error(tmp_path, fake_embedder):
     from rag.errors import IqaError
     with pytest.raises(IqaError, match="does not exist"):
         ingest([tmp_path / "nope"], tmp_path / "index", fake_embedder)
+
+
+def test_sources_are_relative_even_through_a_symlinked_root(tmp_path):
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "real" / "sub" / "a.md").write_text("x")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    files, _ = walk(tmp_path / "link")
+    assert [read(f, tmp_path / "link").source for f in files] == ["sub/a.md"]
