@@ -1,4 +1,4 @@
-"""Cost growth: the shared corpus index replicated 1x, 4x, 16x (distinct ids), Flat vs HNSW.
+"""Cost growth: the shared corpus index replicated 1x, 4x, 16x, 64x (distinct ids), Flat vs HNSW.
 
 Vectors of the copies are the real vectors plus small noise (re-embedding 50k chunks would take
 about 50 minutes here; embedding cost is linear at the ms/chunk printed by ingest_bench). Index
@@ -38,7 +38,7 @@ def replicate(store, times: int, rng):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--index", type=Path, default=Path(tempfile.gettempdir()) / "iqa-bench-index")
-    ap.add_argument("--factors", default="1,4,16")
+    ap.add_argument("--factors", default="1,4,16,64")
     args = ap.parse_args()
     engine = Engine(load_settings(index_dir=args.index), log=lambda m: None)
     questions = [q["question"] for q in dev_questions()]
@@ -54,7 +54,7 @@ def main():
             t0 = time.perf_counter()
             lexical = Lexical.build(tokens * factor)
             t1 = time.perf_counter()
-            faiss_index = storelib.make_index(vectors) if kind == "Flat" else _hnsw(vectors)
+            faiss_index = storelib.make_index(vectors, kind)
             row["bm25_build_s"], row["faiss_build_s"] = t1 - t0, time.perf_counter() - t1
             manifest = storelib.Manifest(embedder=engine.store.manifest.embedder, dim=vectors.shape[1])
             store = storelib.Store(manifest, chunks, faiss_index, lexical, engine.store.terms)
@@ -82,15 +82,6 @@ def main():
                   f"(dense top-50 {row['dense_p50_ms']:.2f} ms)")
             del store, retriever, lexical, faiss_index
     save("growth", {"machine": machine(), "rows": rows})
-
-
-def _hnsw(vectors):
-    old = storelib.HNSW_FROM
-    storelib.HNSW_FROM = 0
-    try:
-        return storelib.make_index(vectors)
-    finally:
-        storelib.HNSW_FROM = old
 
 
 if __name__ == "__main__":

@@ -95,11 +95,14 @@ class Retriever:
         return hits[:k]
 
 
-def passage_text(chunk: Chunk, max_chars: int = 160) -> str:
+DENSE_CHARS = 160      # answer characters each dense vector sees (bench/embed_budget.py)
+
+
+def passage_text(chunk: Chunk, max_chars: int | None = None) -> str:
     """What the dense vector sees: the question, then the opening of the answer.
 
     Embedding cost grows with length on a 2-core CPU; for question-structured notes the
     question plus the answer's opening carries most of the meaning (see bench/RESULTS.md).
     """
     head = chunk.question or (chunk.heading[-1] if chunk.heading else "")
-    return f"{head}\n{chunk.text[:max_chars]}".strip()
+    return f"{head}\n{chunk.text[:max_chars or DENSE_CHARS]}".strip()

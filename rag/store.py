@@ -43,9 +43,11 @@ class Manifest:
         return json.dumps(self.__dict__, ensure_ascii=False, indent=1)
 
 
-def make_index(vectors: np.ndarray) -> faiss.Index:
+def make_index(vectors: np.ndarray, kind: str | None = None) -> faiss.Index:
+    """Exact inner-product search below HNSW_FROM vectors, HNSW above (kind forces "Flat" or "HNSW32")."""
     dim = vectors.shape[1]
-    spec = "HNSW32,Flat" if len(vectors) >= HNSW_FROM else "Flat"
+    kind = kind or ("HNSW32" if len(vectors) >= HNSW_FROM else "Flat")
+    spec = "HNSW32,Flat" if kind == "HNSW32" else "Flat"
     index = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
     if len(vectors):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))

@@ -1,0 +1,18 @@
+"""Run every benchmark in sequence (make bench); each prints its own figures.
+
+The ingest benchmark builds the shared-corpus index the others read.
+"""
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+INDEX = str(Path(tempfile.gettempdir()) / "iqa-bench-index")
+
+for script in ("ingest_bench.py", "retrieval_bench.py", "growth_bench.py", "generation_bench.py"):
+    print(f"\n== {script}", flush=True)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, str(HERE / script), "--index", INDEX], check=True)
+    print(f"({time.perf_counter() - t0:.0f}s)", flush=True)
