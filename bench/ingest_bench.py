@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 from common import SHARED, dir_mb, machine, save

@@ -43,6 +43,6 @@ def load_llm(spec: str, cache_dir: Path, threads: int | None = None, n_ctx: int 
     from rag.models import resolve_llm_path
     path = resolve_llm_path(spec, cache_dir, log)
     t0 = time.perf_counter()
-    llm = LocalLLM(path, spec if not os.sep in spec else path.name, threads, n_ctx)
+    llm = LocalLLM(path, spec if os.sep not in spec else path.name, threads, n_ctx)
     llm.load_seconds = time.perf_counter() - t0
     return llm

@@ -1,10 +1,8 @@
 """Incremental ingest, atomic saves, damaged or foreign indexes."""
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
