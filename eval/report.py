@@ -24,7 +24,7 @@ def plot(results: dict, ks: list[int], path: Path) -> None:
     plt.close(fig)
 
 
-def write_report(folder: Path, results: dict, ks: list[int], by_kind) -> Path:
+def write_report(folder: Path, results: dict, ks: list[int], by_kind, answers: dict | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     plot(results, ks, folder / "recall_at_k.png")
     cols = [f"recall@{k}" for k in ks] + ["mrr@10", "ndcg@10"]
@@ -33,6 +33,9 @@ def write_report(folder: Path, results: dict, ks: list[int], by_kind) -> Path:
     for name, res in results.items():
         m = res["metrics"]
         lines.append(f"| {name} | " + " | ".join(f"{m[c]:.3f}" for c in cols) + f" | {m['n']} |")
+    if answers:
+        lines += ["", f"Answers ({answers['model']}): {answers['cited_relevant']} of {answers['n']} cite a relevant "
+                      f"passage; {answers['cited']} cite anything."]
     lines += ["", "![Recall@k](recall_at_k.png)", "", "## Recall@5 by question language", ""]
     lines += [f"- {name}: " + ", ".join(f"{g} {v:.3f}" for g, v in by_kind(res).items()) for name, res in results.items()]
     for name, res in results.items():

@@ -40,6 +40,18 @@ def baseline_search(baseline, retriever: str):
     return search
 
 
+def answer_check(engine, questions: list[Question]) -> dict:
+    """Ask the model; an answer counts when one of its citations is a relevant passage (anchor rule)."""
+    rows = []
+    for q in questions:
+        answer = engine.ask(q.question)
+        rows.append((bool(answer.citations), any(q.is_relevant(c.chunk.text) for c in answer.citations),
+                     answer.timings["first_token_ms"]))
+    firsts = sorted(r[2] for r in rows)
+    return {"n": len(rows), "cited": sum(r[0] for r in rows), "cited_relevant": sum(r[1] for r in rows),
+            "model": engine.model_name, "median_first_token_ms": firsts[len(firsts) // 2] if firsts else 0.0}
+
+
 def table(results: dict, ks: list[int]) -> str:
     cols = [f"recall@{k}" for k in ks] + ["mrr@10", "ndcg@10"]
     lines = [f"{'retriever':<18}" + "".join(f"{c:>11}" for c in cols) + f"{'n':>5}"]
@@ -75,15 +87,20 @@ def run_cli(args, settings, make_engine) -> int:
         for r in ("bm25", "dense"):
             results[f"baseline-{r}"] = evaluate(baseline_search(base, r), questions, base.texts, f"baseline-{r}", ks)
     print(table(results, ks))
+    answers = answer_check(engine, questions[: args.answers]) if getattr(args, "answers", 0) else None
     for name, res in results.items():
         split = by_kind(res)
         print(f"{name}: Recall@5 by question language: " + ", ".join(f"{g} {v:.3f}" for g, v in split.items()))
-    write_outputs(args, results, ks, questions)
+    if answers:
+        print(f"answers: {answers['cited_relevant']}/{answers['n']} cite a relevant passage, "
+              f"{answers['cited']}/{answers['n']} cite anything ({answers['model']}, "
+              f"median first token {answers['median_first_token_ms']:.0f} ms)")
+    write_outputs(args, results, ks, answers)
     print(f"{len(questions)} questions, {time.perf_counter() - t0:.1f}s")
     return 0
 
 
-def write_outputs(args, results: dict, ks: list[int], questions) -> None:
+def write_outputs(args, results: dict, ks: list[int], answers: dict | None) -> None:
     if args.runs:
         with open(args.runs, "w", encoding="utf-8") as f:
             for res in results.values():
@@ -91,8 +108,11 @@ def write_outputs(args, results: dict, ks: list[int], questions) -> None:
                     f.write(json.dumps({"id": q["id"], "question": q["question"], "retriever": q["retriever"],
                                         "hits": q["hits"]}, ensure_ascii=False) + "\n")
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps({n: r["metrics"] for n, r in results.items()}, indent=1))
+        metrics = {n: r["metrics"] for n, r in results.items()}
+        if answers:
+            metrics["answers"] = answers
+        Path(args.json_out).write_text(json.dumps(metrics, indent=1))
     if args.report:
         from eval.report import write_report
-        path = write_report(Path(args.report), results, ks, by_kind)
+        path = write_report(Path(args.report), results, ks, by_kind, answers)
         print(f"report: {path}")

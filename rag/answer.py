@@ -65,7 +65,7 @@ class Engine:
     """Everything a UI needs, built once: the index, the embedder, the model (loaded on first use)."""
 
     def __init__(self, settings: Settings, store=None, embedder=None, llm=None, make_embedder=None,
-                 make_llm=None, log=print):
+                 make_llm=None, rerank=None, log=print):
         self.settings, self.log = settings, log
         self.store = store or storelib.load(settings.index, None)
         self._embedder, self._make_embedder = embedder, make_embedder
@@ -73,7 +73,10 @@ class Engine:
         if self._embedder is None and self._make_embedder is None:
             from rag.embed import make_embedder as default_factory
             self._make_embedder = lambda: default_factory(self.store.manifest.embedder, threads=1)
-        self.retriever = Retriever(self.store, self.embed_query)
+        if rerank is None and settings.reranker:
+            from rag.embed import make_reranker
+            rerank = make_reranker(settings.reranker)
+        self.retriever = Retriever(self.store, self.embed_query, rerank)
         self._background = None
 
     # -- retrieval ------------------------------------------------------------------

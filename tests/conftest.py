@@ -24,6 +24,8 @@ def iqa_home(tmp_path, monkeypatch):
     monkeypatch.setenv("IQA_HOME", str(home))
     for var in ("IQA_INDEX", "IQA_MODEL", "IQA_EMBED_MODEL", "IQA_CONFIG", "IQA_THREADS"):
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")          # no test may reach a model hub
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     return home
 
 

@@ -127,3 +127,13 @@ def test_eval_writes_table_runs_json_and_report(cli_index, tmp_path, capsys):
     assert len(runs) == 9 and set(runs[0]) == {"id", "question", "retriever", "hits"}
     assert (tmp_path / "report" / "recall_at_k.png").stat().st_size > 1000
     assert "| hybrid |" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_eval_answer_check_with_the_small_model(cli_index, tmp_path, capsys):
+    qfile = tmp_path / "q.jsonl"
+    qfile.write_text(json.dumps({"id": "t1", "question": "ROIAlign vs ROIPool?", "source": "detection.md",
+                                 "anchors": ["双线性插值"]}, ensure_ascii=False), encoding="utf-8")
+    code, out, _ = run(["eval", str(qfile), "--index", str(cli_index), "--retriever", "hybrid", "--answers", "1",
+                        "--model", "qwen2.5-coder-0.5b", "--json", str(tmp_path / "m.json")], capsys)
+    assert code == 0 and "answers: 1/1 cite a relevant passage" in out
+    assert json.loads((tmp_path / "m.json").read_text())["answers"]["cited_relevant"] == 1

@@ -45,3 +45,21 @@ def test_english_question_over_chinese_notes_gives_bm25_little_weight(fake_index
     retriever = Retriever(storelib.load(fake_index), None)
     assert retriever.chinese_corpus
     assert retriever.bm25_weight("What is NMS?") < retriever.bm25_weight("NMS 是什么")
+
+
+def test_rerank_hook_reorders_the_fused_hits(fake_index):
+    store = storelib.load(fake_index)
+    emb = FakeEmbedder()
+    reverse = Retriever(store, lambda q: emb.embed_queries([q])[0], rerank=lambda q, hits: hits[::-1])
+    plain = Retriever(store, lambda q: emb.embed_queries([q])[0])
+    question = "ROIAlign 和 ROIPool 有什么区别"
+    assert [h.chunk.id for h in reverse.search(question, k=20)] == [h.chunk.id for h in plain.search(question, k=20)][::-1]
+
+
+def test_missing_reranker_is_one_sentence():
+    import pytest
+
+    from rag.embed import make_reranker
+    from rag.errors import IqaError
+    with pytest.raises(IqaError, match="Reranker '/no/such/cross-encoder' could not be loaded"):
+        make_reranker("/no/such/cross-encoder")

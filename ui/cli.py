@@ -64,6 +64,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=Path, help="write per-question top-10 hits (JSON lines)")
     p.add_argument("--json", type=Path, dest="json_out", help="write the metrics as JSON")
     p.add_argument("--report", type=Path, help="write a markdown report with a Recall@k plot")
+    p.add_argument("--model", help="GGUF path or built-in model name for --answers")
+    p.add_argument("--answers", type=int, default=0, metavar="N",
+                   help="also ask the model the first N questions and report how many answers cite a relevant passage")
     p.add_argument("--baseline", action="store_true",
                    help="also score the generic recipe (500/50 character splitter + BM25 / dense) on the indexed files")
     p = sub.add_parser("ui", help="start the local web chat", epilog="example: iqa ui --port 7860")
@@ -176,7 +179,7 @@ def render_sources(answer) -> str:
 
 def cmd_eval(args) -> int:
     from eval.run import run_cli
-    s = _settings(args)
+    s = _settings(args, llm_model=getattr(args, "model", None))
     return run_cli(args, s, _engine)
 
 

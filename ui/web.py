@@ -20,6 +20,7 @@ EXAMPLES = ["ROIAlign vs ROIPool?", "BN训练和推理有啥区别", "Why does F
             "LoRA 的 rank 和 alpha 怎么设？"]
 MAX_MESSAGE_CHARS = 20_000
 HISTORY_TURNS = 3           # earlier questions used to understand a follow-up
+HISTORY_MESSAGES = 20       # messages kept in the chat; older ones scroll away
 CITATION = re.compile(r"\[(\d{1,2})\]")
 # Clicking [n] in the answer opens and scrolls to source n in the panel.
 CLICK_JS = """
@@ -96,7 +97,7 @@ class ChatHandler:
         self.engine, self.lock = engine, threading.Lock()
 
     def respond(self, message, history, k, retriever, mode):
-        history = list(history or [])
+        history = list(history or [])[-HISTORY_MESSAGES:]
         message = (message or "")[:MAX_MESSAGE_CHARS]
         previous = [m["content"] for m in history if m.get("role") == "user"][-HISTORY_TURNS:]
         history.append({"role": "user", "content": message})
