@@ -101,24 +101,21 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder | None = None,
         summary.seconds["parse"] = time.perf_counter() - t0
         if not kept and not fresh:
             raise IqaError(f"No readable .md, .txt or .html files under {', '.join(map(str, paths))}.")
-        t1 = time.perf_counter()
-        if fresh and embedder is None and _needs_embedding(fresh, old):
-            embedder = make_embedder()
-        vectors, summary.embedded = _vectors_for(fresh, old, embedder)
-        summary.seconds["embed"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
         chunks = kept + fresh
-        dim = embedder.dim if embedder else old.manifest.dim
-        parts = [v for v in (kept_vectors, vectors) if v is not None and len(v)]
-        all_vectors = np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
-        terms = textlib.corpus_terms(c.text for c in chunks)
-        textlib.add_terms(terms)
-        lexical = Lexical.build([chunk_tokens(c) for c in chunks])
-        manifest = storelib.Manifest(embedder=name, dim=dim, root=str(root), files=files_meta,
-                                     parser=PARSER_VERSION)
-        new = storelib.Store(manifest, chunks, storelib.make_index(all_vectors), lexical, terms)
-        folder = storelib.save(new, index_dir)
-        summary.seconds["index"] = time.perf_counter() - t2
+        if old and not fresh and not summary.removed and old.manifest.root == str(root):
+            folder = old.folder                      # nothing changed: keep the live generation as it is
+        else:
+            t1 = time.perf_counter()
+            if fresh and embedder is None and _needs_embedding(fresh, old):
+                embedder = make_embedder()
+            vectors, summary.embedded = _vectors_for(fresh, old, embedder)
+            summary.seconds["embed"] = time.perf_counter() - t1
+            t2 = time.perf_counter()
+            dim = embedder.dim if embedder else old.manifest.dim
+            manifest = storelib.Manifest(embedder=name, dim=dim, root=str(root), files=files_meta,
+                                         parser=PARSER_VERSION)
+            folder = _write_generation(index_dir, manifest, chunks, [kept_vectors, vectors])
+            summary.seconds["index"] = time.perf_counter() - t2
     finally:
         lock.release()
     summary.chunks = len(chunks)
@@ -127,6 +124,17 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder | None = None,
     summary.seconds["total"] = time.perf_counter() - t0
     summary.index = str(folder)
     return summary
+
+
+def _write_generation(index_dir: Path, manifest, chunks: list[Chunk], vector_parts) -> Path:
+    """Vectors, BM25 and the corpus's own terms for chunks, saved as the new live generation."""
+    parts = [v for v in vector_parts if v is not None and len(v)]
+    vectors = np.concatenate(parts) if parts else np.zeros((0, manifest.dim), np.float32)
+    terms = textlib.corpus_terms(c.text for c in chunks)
+    textlib.add_terms(terms)
+    lexical = Lexical.build([chunk_tokens(c) for c in chunks])
+    store = storelib.Store(manifest, chunks, storelib.make_index(vectors), lexical, terms)
+    return storelib.save(store, index_dir)
 
 
 def _collect(paths, root, old, summary):

@@ -22,6 +22,7 @@ def test_reingest_unchanged_embeds_nothing_and_changed_file_only_its_chunks(tmp_
     assert first.embedded == first.chunks == emb.calls > 0
     again = ingest([notes], index, emb, **QUIET)
     assert again.embedded == 0 and again.unchanged == again.files
+    assert again.index == first.index            # nothing changed: the live generation is not rewritten
     scraped = (notes / "scraped.txt").read_text(encoding="utf-8")
     (notes / "scraped.txt").write_text(scraped.replace("相关推荐", "问题4:什么是Dropout\n\n训练时随机置零神经元输出。\n\n相关推荐"),
                                        encoding="utf-8")
