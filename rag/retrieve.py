@@ -20,7 +20,7 @@ CANDIDATES = 50
 RRF_K = 10
 BM25_WEIGHT = 0.5
 # An English question over Chinese notes shares few words with them: BM25 only breaks ties then.
-BM25_WEIGHT_CROSS_SCRIPT = 0.1
+BM25_WEIGHT_CROSS_SCRIPT = 0.25
 DUPLICATE_JACCARD = 0.8
 
 
