@@ -77,7 +77,7 @@ class Engine:
             from rag.embed import make_reranker
             rerank = make_reranker(settings.reranker)
         self.retriever = Retriever(self.store, self.embed_query, rerank)
-        self._background = None
+        self._background, self._last_query = None, (None, None)
 
     # -- retrieval ------------------------------------------------------------------
     @property
@@ -90,7 +90,10 @@ class Engine:
         return self._embedder
 
     def embed_query(self, query: str) -> np.ndarray:
-        return self.embedder.embed_queries([query])[0]
+        """The query's vector; the last one is kept because search and the coverage check both need it."""
+        if self._last_query[0] != query:
+            self._last_query = (query, self.embedder.embed_queries([query])[0])
+        return self._last_query[1]
 
     def search(self, query: str, k: int | None = None, retriever: str | None = None) -> list[Hit]:
         return self.retriever.search(query, k or self.settings.k, retriever or self.settings.retriever)
