@@ -171,7 +171,7 @@ class Engine:
             if re.search(r"[。.!！?？\n]", piece) and trim_repetition("".join(pieces))[1]:
                 break       # small models at low temperature can loop; stop at the first repeated sentence
         end = time.perf_counter()
-        raw = trim_repetition("".join(pieces))[0].strip()
+        raw = drop_echoed_question(trim_repetition("".join(pieces))[0], question).strip()
         model_markers = len(parse_valid(raw, len(passages)))
         attributed, added = promptlib.attribute(raw, passages)
         text, valid, invalid = promptlib.check_citations(attributed, len(passages))
@@ -210,6 +210,12 @@ def trim_repetition(text: str) -> tuple[str, bool]:
             return text[:a].rstrip(), True
         seen.add(key)
     return text, False
+
+
+def drop_echoed_question(text: str, question: str) -> str:
+    """Small models sometimes end by repeating the question; that line is not part of the answer."""
+    target = textlib.squash(question)
+    return "\n".join(line for line in text.splitlines() if textlib.squash(line) != target)
 
 
 def parse_valid(raw: str, n_sources: int) -> list[int]:

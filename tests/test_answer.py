@@ -119,3 +119,8 @@ def test_repeated_sentences_stop_generation(settings, monkeypatch):
     looping = FakeLLM("NMS 按分数保留框 [1]。删除重叠框 [1]。\n\nNMS 按分数保留框 [1]。删除重叠框 [1]。" * 5)
     answer = Engine(settings, embedder=FakeEmbedder(), llm=looping, log=lambda m: None).ask("NMS 是怎么工作的")
     assert answer.text == "NMS 按分数保留框 [1]。删除重叠框 [1]。"
+
+
+def test_an_echoed_question_is_dropped():
+    from rag.answer import drop_echoed_question
+    assert drop_echoed_question("ROIAlign 不取整 [1]。\n\nROIAlign vs ROIPool?", "ROIAlign vs ROIPool?") == "ROIAlign 不取整 [1]。\n"
