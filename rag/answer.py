@@ -241,11 +241,4 @@ def extractive(query: str, hits: list[Hit], sentences: int = 3) -> tuple[str, li
     best = sorted(matching, key=lambda s: -s[0])[:sentences]
     best.sort(key=lambda s: (s[1], s[2]))
     used = list(dict.fromkeys(n for _, n, _, _, _ in best))
-    return " ".join(_cite(sentence, n) for _, n, _, sentence, _ in best), used
-
-
-def _cite(sentence: str, n: int) -> str:
-    """'ROIAlign 用双线性插值。' -> 'ROIAlign 用双线性插值 [1]。'"""
-    body = sentence.rstrip()
-    core = body.rstrip("。.!！?？;；")
-    return f"{core} [{n}]{body[len(core):]}"
+    return " ".join(promptlib.cite(sentence.rstrip(), n) for _, n, _, sentence, _ in best), used

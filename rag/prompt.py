@@ -91,6 +91,13 @@ def check_citations(text: str, n_sources: int) -> tuple[str, list[int], int]:
 FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 
 
+def cite(sentence: str, n: int) -> str:
+    """'ROIAlign 用双线性插值。\n' -> 'ROIAlign 用双线性插值 [1]。\n' (marker before the closing punctuation)."""
+    body = sentence.rstrip()
+    core = body.rstrip("。.!！?？;；")
+    return f"{core} [{n}]{body[len(core):]}{sentence[len(body):]}"
+
+
 def attribute(text: str, passages: list[tuple[int, Hit, str]], min_overlap: float = 0.5) -> tuple[str, int]:
     """Cite uncited prose sentences whose terms come mostly from one passage (small models often forget).
 
@@ -120,9 +127,7 @@ def _attribute_prose(text: str, passages, min_overlap: float) -> tuple[str, int]
             continue
         n, overlap = max(((n, len(terms & v) / len(terms)) for n, v in vocab), key=lambda x: x[1])
         if overlap >= min_overlap:
-            body = sentence.rstrip()
-            end = len(body.rstrip("。.!！?？;；"))
-            out.append(f"{body[:end]} [{n}]{body[end:]}{sentence[len(body):]}")
+            out.append(cite(sentence, n))
             added += 1
         else:
             out.append(sentence)

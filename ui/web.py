@@ -15,6 +15,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")   # no calls home fro
 import gradio as gr  # noqa: E402
 
 from rag.errors import IqaError  # noqa: E402
+from rag.prompt import FENCED  # noqa: E402
 
 EXAMPLES = ["ROIAlign vs ROIPool?", "BN训练和推理有啥区别", "Why does Focal Loss down-weight easy examples?",
             "LoRA 的 rank 和 alpha 怎么设？"]
@@ -39,7 +40,6 @@ CSS = """
 .iqa-note { color: #9a5b00; font-size: 0.9em; }
 .iqa-source summary { cursor: pointer; margin: 0.3em 0; }
 """
-FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 
 
 def link_citations(text: str) -> str:
