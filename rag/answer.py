@@ -215,7 +215,8 @@ def trim_repetition(text: str) -> tuple[str, bool]:
 def drop_echoed_question(text: str, question: str) -> str:
     """Small models sometimes end by repeating the question; that line is not part of the answer."""
     target = textlib.squash(question)
-    return "\n".join(line for line in text.splitlines() if textlib.squash(line) != target)
+    return "\n".join(line for line in text.splitlines()
+                     if textlib.squash(promptlib.MARKER.sub("", line)) != target)
 
 
 def parse_valid(raw: str, n_sources: int) -> list[int]:

@@ -124,3 +124,4 @@ def test_repeated_sentences_stop_generation(settings, monkeypatch):
 def test_an_echoed_question_is_dropped():
     from rag.answer import drop_echoed_question
     assert drop_echoed_question("ROIAlign 不取整 [1]。\n\nROIAlign vs ROIPool?", "ROIAlign vs ROIPool?") == "ROIAlign 不取整 [1]。\n"
+    assert drop_echoed_question("答 [1]。\nROIAlign vs ROIPool? [1]", "ROIAlign vs ROIPool?") == "答 [1]。"
