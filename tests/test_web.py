@@ -74,3 +74,14 @@ def test_twenty_concurrent_asks_all_answered_memory_bounded(served):
 def test_code_blocks_keep_their_brackets():
     text = "A [1]。\n```python\nx = a[1]\n```\nB [2]。"
     assert link_citations(text) == "A [[1]](#src-1)。\n```python\nx = a[1]\n```\nB [[2]](#src-2)。"
+
+
+def test_ui_on_a_busy_port_is_one_sentence(fake_index, capsys):
+    from ui.cli import main
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["ui", "--index", str(fake_index), "--port", str(port)])
+    err = capsys.readouterr().err
+    assert code == 2 and f"Cannot serve on 127.0.0.1:{port}" in err and "pass --port with a free port" in err

@@ -187,7 +187,10 @@ def cmd_ui(args) -> int:
     from ui.web import launch
     s = _settings(args, llm_model=args.model)
     engine = _engine(s)
-    launch(engine, host=args.host, port=args.port)
+    try:
+        launch(engine, host=args.host, port=args.port)
+    except OSError as e:
+        raise IqaError(f"Cannot serve on {args.host}:{args.port} ({e}); pass --port with a free port.") from None
     return 0
 
 
