@@ -78,6 +78,7 @@ class Engine:
             rerank = make_reranker(settings.reranker)
         self.retriever = Retriever(self.store, self.embed_query, rerank)
         self._background, self._last_query = None, (None, None)
+        self._translator, self._translator_error, self._translations = None, "", {}
 
     # -- retrieval ------------------------------------------------------------------
     @property
@@ -96,7 +97,37 @@ class Engine:
         return self._last_query[1]
 
     def search(self, query: str, k: int | None = None, retriever: str | None = None) -> list[Hit]:
+        query = self.bilingual(query)
         return self.retriever.search(query, k or self.settings.k, retriever or self.settings.retriever)
+
+    def bilingual(self, query: str) -> str:
+        """An English question over Chinese notes, followed by its Chinese translation (both are searched).
+
+        Words cannot match across scripts and the small multilingual embedder misses some pairs
+        ("differentiable rendering" / 可微渲染); a 0.5B model translates in about 0.3 s.
+        """
+        if not (self.retriever.chinese_corpus and textlib.cjk_share(query) == 0 and self.settings.translate_model):
+            return query
+        if query not in self._translations:
+            translator = self.translator()
+            if translator is None:
+                return query
+            messages = [{"role": "system", "content": promptlib.template("translate").strip()},
+                        {"role": "user", "content": query[:500]}]
+            self._translations[query] = re.sub(r"\s+", " ", translator.complete(messages))[:200].strip()
+        return f"{query} {self._translations[query]}".strip()
+
+    def translator(self):
+        """The query-translation model, loaded on first use; None when it cannot be loaded."""
+        if self._translator is None and not self._translator_error:
+            try:
+                from rag.llm import load_llm
+                s = self.settings
+                self._translator = load_llm(s.translate_model, s.model_cache, 1, 512, self.log)
+            except IqaError as e:
+                self._translator_error = str(e)
+                self.log(f"Query translation is off: {e}")
+        return self._translator
 
     def coverage(self, query: str, hits: list[Hit]) -> float:
         """Cosine of the best of the top passages minus that of the closest background sentence."""
@@ -140,8 +171,8 @@ class Engine:
                    use_llm: bool = True, history: list[str] | None = None) -> Iterator[tuple[str, object]]:
         t0 = time.perf_counter()
         question, notice = prepare_question(question)
-        query = contextualize(question, history or [])
-        hits = self.search(query, k, retriever)
+        query = self.bilingual(contextualize(question, history or []))
+        hits = self.retriever.search(query, k or self.settings.k, retriever or self.settings.retriever)
         timings = {"retrieve_ms": round((time.perf_counter() - t0) * 1000, 1)}
         covered = bool(hits) and ((retriever or self.settings.retriever) == "bm25"
                                   or self.coverage(query, hits) >= OUT_OF_SCOPE_MARGIN)

@@ -33,6 +33,9 @@ class Settings:
     k: int = 5
     retriever: str = "hybrid"
     reranker: str = ""              # optional cross-encoder path/name; off by default (CPU cost per query)
+    # English questions over Chinese notes are also searched in Chinese, translated by this small model
+    # ("" turns it off): dev English questions Recall@5 0.750 -> 1.0 for ~0.3 s a question.
+    translate_model: str = "qwen2.5-coder-0.5b"
     context_tokens: int = 500       # passage budget in the prompt: CPU prefill decides the wait
     max_tokens: int = 320
     temperature: float = 0.1

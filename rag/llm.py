@@ -28,6 +28,11 @@ class LocalLLM:
     def count_tokens(self, text: str) -> int:
         return len(self.llama.tokenize(text.encode("utf-8"), add_bos=False))
 
+    def complete(self, messages: list[dict], max_tokens: int = 48) -> str:
+        """One short greedy completion (query translation)."""
+        out = self.llama.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.0)
+        return out["choices"][0]["message"]["content"] or ""
+
     def stream(self, messages: list[dict], max_tokens: int = 320, temperature: float = 0.1) -> Iterator[str]:
         """Yield text pieces as they are generated."""
         chunks = self.llama.create_chat_completion(

@@ -87,7 +87,7 @@ def fake_index(tmp_path, notes, fake_embedder):
 
 @pytest.fixture
 def settings(fake_index, iqa_home) -> Settings:
-    return Settings(home=iqa_home, index_dir=fake_index, embed_model="fake-bigram")
+    return Settings(home=iqa_home, index_dir=fake_index, embed_model="fake-bigram", translate_model="")
 
 
 @pytest.fixture

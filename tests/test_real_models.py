@@ -40,3 +40,11 @@ def test_small_llm_streams_an_answer_whose_citations_all_resolve(real_index, rea
     assert numbers and all(1 <= n <= shown for n in numbers)
     assert any(c.chunk.source == "detection.md" for c in answer.citations)
     assert answer.timings["first_token_ms"] > 0 and answer.timings["tokens_per_s"] > 0
+
+
+def test_english_question_is_also_searched_in_chinese(real_index, real_embedder, tmp_path):
+    engine = Engine(Settings(home=tmp_path, index_dir=real_index), embedder=real_embedder, log=lambda m: None)
+    query = engine.bilingual("How does non-maximum suppression remove duplicate boxes?")
+    assert query.startswith("How does non-maximum suppression") and re.search(r"[\u4e00-\u9fff]", query)
+    assert engine.bilingual("NMS 是怎么工作的") == "NMS 是怎么工作的"        # Chinese questions stay as they are
+    assert engine.search("How does non-maximum suppression remove duplicate boxes?", 3)[0].chunk.question == "2.NMS是怎么工作的？"
