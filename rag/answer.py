@@ -106,7 +106,8 @@ class Engine:
         Words cannot match across scripts and the small multilingual embedder misses some pairs
         ("differentiable rendering" / 可微渲染); a 0.5B model translates in about 0.3 s.
         """
-        if not (self.retriever.chinese_corpus and textlib.cjk_share(query) == 0 and self.settings.translate_model):
+        english_sentence = textlib.cjk_share(query) == 0 and len(query.split()) >= 4   # "ROIAlign vs ROIPool?" is terms only
+        if not (self.retriever.chinese_corpus and english_sentence and self.settings.translate_model):
             return query
         if query not in self._translations:
             translator = self.translator()

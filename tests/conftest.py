@@ -18,9 +18,17 @@ DATA = Path(__file__).parent / "data"
 SHARED = Path(os.environ.get("IQA_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """Built-in GGUFs are assembled once per test session (about 0.5 GB each) and shared."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def iqa_home(tmp_path, monkeypatch):
+def iqa_home(tmp_path, monkeypatch, model_cache):
     home = tmp_path / "iqa-home"
+    home.mkdir()
+    (home / "models").symlink_to(model_cache)
     monkeypatch.setenv("IQA_HOME", str(home))
     for var in ("IQA_INDEX", "IQA_MODEL", "IQA_EMBED_MODEL", "IQA_CONFIG", "IQA_THREADS"):
         monkeypatch.delenv(var, raising=False)
@@ -104,8 +112,7 @@ def real_embedder():
 
 
 @pytest.fixture(scope="session")
-def small_llm(tmp_path_factory):
+def small_llm(model_cache):
     """The real Qwen2.5-Coder-0.5B GGUF, assembled from its registry parts once per session."""
     from rag.llm import load_llm
-    cache = tmp_path_factory.mktemp("models")
-    return load_llm("qwen2.5-coder-0.5b", cache, threads=2, n_ctx=2048, log=lambda m: None)
+    return load_llm("qwen2.5-coder-0.5b", model_cache, threads=2, n_ctx=2048, log=lambda m: None)

@@ -17,8 +17,9 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory, real_embedder, small_llm):
+def live_app(tmp_path_factory, real_embedder, small_llm, model_cache):
     base = tmp_path_factory.mktemp("browser")
+    (base / "models").symlink_to(model_cache)
     ingest([DATA / "notes"], base / "index", real_embedder, log=lambda m: None)
     engine = Engine(Settings(home=base, index_dir=base / "index", max_tokens=160), embedder=real_embedder,
                     llm=small_llm, log=lambda m: None)

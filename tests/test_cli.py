@@ -22,7 +22,8 @@ def cli_index(tmp_path_factory):
     import shutil
     shutil.copytree(Path(__file__).parent / "data" / "notes", notes)
     index = base / "index"
-    env = dict(os.environ, IQA_HOME=str(base / "home"))
+    env = dict(os.environ)          # the autouse IQA_HOME does not exist yet for module fixtures
+    env["IQA_HOME"] = str(base / "home")
     out = subprocess.run(IQA + ["ingest", str(notes), "--index", str(index)], capture_output=True, text=True,
                          env=env, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stderr

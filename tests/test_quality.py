@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def starter_engine(tmp_path_factory, real_embedder):
+def starter_engine(tmp_path_factory, real_embedder, model_cache):
     base = tmp_path_factory.mktemp("starter")
+    (base / "models").symlink_to(model_cache)
     ingest([ROOT / "corpus"], base / "index", real_embedder, log=lambda m: None)
     return Engine(Settings(home=base, index_dir=base / "index"), embedder=real_embedder, log=lambda m: None)
 

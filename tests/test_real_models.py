@@ -19,8 +19,8 @@ def real_index(tmp_path_factory, real_embedder):
     return index
 
 
-def test_chinese_and_english_questions_find_the_chinese_answer(real_index, real_embedder, tmp_path):
-    engine = Engine(Settings(home=tmp_path, index_dir=real_index), embedder=real_embedder, log=lambda m: None)
+def test_chinese_and_english_questions_find_the_chinese_answer(real_index, real_embedder, iqa_home):
+    engine = Engine(Settings(home=iqa_home, index_dir=real_index), embedder=real_embedder, log=lambda m: None)
     for question in ("BN训练和推理有啥区别", "What does BatchNorm use at inference time?"):
         top = engine.search(question, 3)[0].chunk
         assert top.question.startswith("问题1:BatchNorm"), question
@@ -28,8 +28,8 @@ def test_chinese_and_english_questions_find_the_chinese_answer(real_index, real_
         assert "双线性插值" in engine.search(question, 3)[0].chunk.text, question
 
 
-def test_small_llm_streams_an_answer_whose_citations_all_resolve(real_index, real_embedder, small_llm, tmp_path):
-    engine = Engine(Settings(home=tmp_path, index_dir=real_index, max_tokens=160), embedder=real_embedder,
+def test_small_llm_streams_an_answer_whose_citations_all_resolve(real_index, real_embedder, small_llm, iqa_home):
+    engine = Engine(Settings(home=iqa_home, index_dir=real_index, max_tokens=160), embedder=real_embedder,
                     llm=small_llm, log=lambda m: None)
     events = list(engine.ask_stream("ROIAlign vs ROIPool?", k=3))
     tokens = [v for kind, v in events if kind == "token"]
@@ -42,8 +42,8 @@ def test_small_llm_streams_an_answer_whose_citations_all_resolve(real_index, rea
     assert answer.timings["first_token_ms"] > 0 and answer.timings["tokens_per_s"] > 0
 
 
-def test_english_question_is_also_searched_in_chinese(real_index, real_embedder, tmp_path):
-    engine = Engine(Settings(home=tmp_path, index_dir=real_index), embedder=real_embedder, log=lambda m: None)
+def test_english_question_is_also_searched_in_chinese(real_index, real_embedder, iqa_home):
+    engine = Engine(Settings(home=iqa_home, index_dir=real_index), embedder=real_embedder, log=lambda m: None)
     query = engine.bilingual("How does non-maximum suppression remove duplicate boxes?")
     assert query.startswith("How does non-maximum suppression") and re.search(r"[\u4e00-\u9fff]", query)
     assert engine.bilingual("NMS 是怎么工作的") == "NMS 是怎么工作的"        # Chinese questions stay as they are

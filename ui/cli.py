@@ -118,10 +118,14 @@ def cmd_search(args) -> int:
     s = _settings(args)
     engine = _engine(s)
     hits = engine.search(args.question, args.k, args.retriever)
+    searched_as = engine.bilingual(args.question)
     if args.json:
         print(json.dumps({"query": args.question, "retriever": args.retriever or s.retriever,
-                          "hits": [h.to_dict() for h in hits]}, ensure_ascii=False, indent=1))
+                          "searched_as": searched_as, "hits": [h.to_dict() for h in hits]},
+                         ensure_ascii=False, indent=1))
         return 0
+    if searched_as != args.question:
+        print(f"(searched as: {searched_as})")
     if not hits:
         print("No passages found.")
     for h in hits:
