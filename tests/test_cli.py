@@ -138,3 +138,17 @@ def test_eval_answer_check_with_the_small_model(cli_index, tmp_path, capsys):
                         "--model", "qwen2.5-coder-0.5b", "--json", str(tmp_path / "m.json")], capsys)
     assert code == 0 and "answers: 1/1 cite a relevant passage" in out
     assert json.loads((tmp_path / "m.json").read_text())["answers"]["cited_relevant"] == 1
+
+
+def test_unexpected_failure_is_one_line_unless_debugging(monkeypatch, capsys):
+    import ui.cli as cli
+
+    def boom(args):
+        raise RuntimeError("disk on fire")
+    monkeypatch.setitem(cli.COMMANDS, "models", boom)
+    assert main(["models"]) == 1
+    assert capsys.readouterr().err.strip() == ("iqa: internal error: RuntimeError: disk on fire "
+                                               "(set IQA_DEBUG=1 for the traceback)")
+    monkeypatch.setenv("IQA_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        main(["models"])

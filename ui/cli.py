@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -93,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("iqa: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug, not a user error: one line unless IQA_DEBUG asks for the traceback
+        if os.environ.get("IQA_DEBUG"):
+            raise
+        print(f"iqa: internal error: {type(e).__name__}: {e} (set IQA_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
 
 
 def _settings(args, **extra):
