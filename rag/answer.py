@@ -205,7 +205,7 @@ class Engine:
         end = time.perf_counter()
         raw = drop_echoed_question(trim_repetition("".join(pieces))[0], question).strip()
         model_markers = len(parse_valid(raw, len(passages)))
-        attributed, added = promptlib.attribute(raw, passages)
+        attributed, added = promptlib.attribute(raw, self._chooser(passages))
         text, valid, invalid = promptlib.check_citations(attributed, len(passages))
         timings["first_token_ms"] = round(((first or end) - t0) * 1000, 1)
         timings["tokens_per_s"] = round(len(pieces) / max(end - (first or end), 1e-6), 1) if len(pieces) > 1 else 0.0
@@ -214,6 +214,23 @@ class Engine:
         answer.markers_valid, answer.markers_invalid = model_markers, invalid
         answer.markers_attributed = added
         yield "answer", answer
+
+    def _chooser(self, passages):
+        """Words first; for a sentence in another language than its notes, the multilingual vectors."""
+        lexical = promptlib.lexical_chooser(passages)
+        rows = np.stack([self.store.index.reconstruct(self.store.row[hit.chunk.id]) for _, hit, _ in passages])
+
+        def choose(sentence: str) -> int | None:
+            n = lexical(sentence)
+            if n or textlib.cjk_share(sentence) > 0 or not self.retriever.chinese_corpus:
+                return n
+            if self._background is None:
+                self._background = self.embedder.embed_passages(background_sentences())
+            v = self.embedder.embed_queries([sentence])[0]
+            sims = rows @ v
+            best = int(np.argmax(sims))
+            return passages[best][0] if sims[best] - np.max(self._background @ v) >= OUT_OF_SCOPE_MARGIN else None
+        return choose
 
     def _finish(self, question, text, hits, used, mode, timings, t0, notice) -> Answer:
         citations = [Citation(n, hits[n - 1].chunk) for n in used]

@@ -51,9 +51,10 @@ def select_passages(hits: list[Hit], budget_tokens: int) -> list[tuple[int, Hit,
 def build_messages(question: str, passages: list[tuple[int, Hit, str]]) -> list[dict]:
     sources = "\n\n".join(f"[{n}] {hit.chunk.title}\n{body}" for n, hit, body in passages)
     english = not re.search(r"[\u4e00-\u9fff]", question)
-    rule = "Answer in English; " if english else "用中文，"
+    rule = "Answer in English (translate from the notes); " if english else "用中文，"
     user = template("user").format(sources=sources, question=question.strip(), language_rule=rule)
-    return [{"role": "system", "content": template("system").strip()}, {"role": "user", "content": user}]
+    system = template("system").strip() + ("\nThe question is in English: write the answer in English." if english else "")
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
 def parse_markers(text: str) -> list[int]:
@@ -98,38 +99,44 @@ def cite(sentence: str, n: int) -> str:
     return f"{core} [{n}]{body[len(core):]}{sentence[len(body):]}"
 
 
-def attribute(text: str, passages: list[tuple[int, Hit, str]], min_overlap: float = 0.5) -> tuple[str, int]:
-    """Cite uncited prose sentences whose terms come mostly from one passage (small models often forget).
+def attribute(text: str, choose) -> tuple[str, int]:
+    """Cite uncited prose sentences with the passage choose(sentence) returns (small models often forget).
 
-    Returns the text with added markers and how many were added; code blocks are left alone and a
-    sentence that matches no passage well enough stays uncited.
+    choose gives a passage number or None. Returns the text with added markers and how many were
+    added; code blocks and sentences that already carry a marker are left alone.
     """
     out, pos, added = [], 0, 0
     for m in FENCED.finditer(text):
-        prose, n = _attribute_prose(text[pos:m.start()], passages, min_overlap)
+        prose, n = _attribute_prose(text[pos:m.start()], choose)
         out += [prose, m.group(0)]
         added, pos = added + n, m.end()
-    prose, n = _attribute_prose(text[pos:], passages, min_overlap)
+    prose, n = _attribute_prose(text[pos:], choose)
     return "".join(out) + prose, added + n
 
 
-def _attribute_prose(text: str, passages, min_overlap: float) -> tuple[str, int]:
-    from rag.text import split_sentences, tokenize
-    vocab = [(n, set(tokenize(body))) for n, _, body in passages]
+def _attribute_prose(text: str, choose) -> tuple[str, int]:
+    from rag.text import split_sentences
     out, pos, added = [], 0, 0
     for a, b in split_sentences(text):
         sentence = text[a:b]
         out.append(text[pos:a])
         pos = b
-        terms = set(tokenize(sentence))
-        if MARKER.search(sentence) or len(terms) < 3 or not vocab:
-            out.append(sentence)
-            continue
-        n, overlap = max(((n, len(terms & v) / len(terms)) for n, v in vocab), key=lambda x: x[1])
-        if overlap >= min_overlap:
-            out.append(cite(sentence, n))
-            added += 1
-        else:
-            out.append(sentence)
+        n = None if MARKER.search(sentence) or len(sentence.strip()) < 6 else choose(sentence)
+        out.append(cite(sentence, n) if n else sentence)
+        added += bool(n)
     out.append(text[pos:])
     return "".join(out), added
+
+
+def lexical_chooser(passages: list[tuple[int, Hit, str]], min_overlap: float = 0.5):
+    """The passage that holds at least min_overlap of a sentence's terms (three terms or more)."""
+    from rag.text import tokenize
+    vocab = [(n, set(tokenize(body))) for n, _, body in passages]
+
+    def choose(sentence: str) -> int | None:
+        terms = set(tokenize(sentence))
+        if len(terms) < 3 or not vocab:
+            return None
+        n, overlap = max(((n, len(terms & v) / len(terms)) for n, v in vocab), key=lambda x: x[1])
+        return n if overlap >= min_overlap else None
+    return choose

@@ -33,7 +33,7 @@ def test_passages_share_the_context_budget_and_are_numbered():
 def test_attribution_cites_sentences_copied_from_one_passage():
     passages = [(1, _hit(1, "ROIAlign 通过双线性插值避免量化误差。"), "ROIAlign 通过双线性插值避免量化误差。"),
                 (2, _hit(2, "BN 推理时使用全局均值和方差。"), "BN 推理时使用全局均值和方差。")]
-    text, added = prompt.attribute("ROIAlign 通过双线性插值避免量化误差。天气很好。", passages)
+    text, added = prompt.attribute("ROIAlign 通过双线性插值避免量化误差。天气很好。", prompt.lexical_chooser(passages))
     assert text.startswith("ROIAlign 通过双线性插值避免量化误差 [1]。") and added == 1
 
 

@@ -48,3 +48,15 @@ def test_english_question_is_also_searched_in_chinese(real_index, real_embedder,
     assert query.startswith("How does non-maximum suppression") and re.search(r"[\u4e00-\u9fff]", query)
     assert engine.bilingual("NMS 是怎么工作的") == "NMS 是怎么工作的"        # Chinese questions stay as they are
     assert engine.search("How does non-maximum suppression remove duplicate boxes?", 3)[0].chunk.question == "2.NMS是怎么工作的？"
+
+
+def test_english_answer_sentences_are_attributed_to_chinese_notes(real_index, real_embedder, iqa_home):
+    from tests.conftest import FakeLLM
+    llm = FakeLLM("ROIAlign removes the rounding of box coordinates and uses bilinear interpolation to sample "
+                  "feature values. The weather is nice today.")
+    engine = Engine(Settings(home=iqa_home, index_dir=real_index, translate_model=""), embedder=real_embedder,
+                    llm=llm, log=lambda m: None)
+    answer = engine.ask("How does ROIAlign differ from ROIPool?", k=3)
+    assert answer.markers_attributed == 1
+    assert "interpolation to sample feature values [" in answer.text and answer.text.endswith("nice today.")
+    assert answer.citations[0].chunk.source == "detection.md"
