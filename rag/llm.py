@@ -19,8 +19,9 @@ class LocalLLM:
             raise IqaError("llama-cpp-python is not installed; run `make install`.")
         threads = threads or os.cpu_count() or 1
         try:
+            # A fixed seed: the same question over the same notes gets the same answer.
             self.llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads,
-                               n_threads_batch=threads, verbose=False)
+                               n_threads_batch=threads, seed=1234, verbose=False)
         except Exception as e:  # llama.cpp reports a bad file as a bare ValueError
             raise IqaError(f"Model {path} could not be loaded ({e}); pass --model with a valid GGUF file.")
         self.name, self.path = name, path
