@@ -35,6 +35,18 @@ def trim_to_tokens(text: str, budget: int) -> str:
     return text[:lo].rstrip() + "…"
 
 
+CODE_OMITTED = "（代码略，iqa 会在答案下方列出）"
+
+
+def without_code(chunk) -> str:
+    """The passage with its code blocks replaced by a note: the code is shown beside the answer, and
+    a small coder model would otherwise copy it (and it costs prefill time)."""
+    text = FENCED.sub(CODE_OMITTED, chunk.text)
+    for snippet in chunk.code:
+        text = text.replace(snippet.code, CODE_OMITTED)
+    return text
+
+
 def select_passages(hits: list[Hit], budget_tokens: int) -> list[tuple[int, Hit, str]]:
     """Number the hits 1..n and trim them to share the budget; the best hit gets the most room."""
     out, left = [], budget_tokens
@@ -42,7 +54,7 @@ def select_passages(hits: list[Hit], budget_tokens: int) -> list[tuple[int, Hit,
         share = max(left // 2 if n < len(hits) else left, 0)
         if share < approx_tokens("x" * PASSAGE_MIN_CHARS) and out:
             break
-        body = trim_to_tokens(hit.chunk.text, share)
+        body = trim_to_tokens(without_code(hit.chunk), share)
         out.append((n, hit, body))
         left -= approx_tokens(body)
     return out

@@ -125,3 +125,12 @@ def test_an_echoed_question_is_dropped():
     from rag.answer import drop_echoed_question
     assert drop_echoed_question("ROIAlign 不取整 [1]。\n\nROIAlign vs ROIPool?", "ROIAlign vs ROIPool?") == "ROIAlign 不取整 [1]。\n"
     assert drop_echoed_question("答 [1]。\nROIAlign vs ROIPool? [1]", "ROIAlign vs ROIPool?") == "答 [1]。"
+
+
+def test_code_is_left_out_of_the_prompt_but_kept_for_the_answer():
+    from rag.schema import CodeSnippet
+    fenced = _hit(1, "ROIAlign 用插值。\n```python\ndef roi_align(x):\n    return x\n```\n结束。")
+    glued = _hit(2, "FPN 代码：\nclass FPN:\n    pass\n", [CodeSnippet("python", "class FPN:\n    pass", 0, 9, 1, 2)])
+    assert prompt.without_code(fenced.chunk) == f"ROIAlign 用插值。\n{prompt.CODE_OMITTED}\n结束。"
+    assert "class FPN" not in prompt.without_code(glued.chunk)
+    assert "def roi_align" in fenced.chunk.text
