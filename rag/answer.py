@@ -121,25 +121,29 @@ class Engine:
     def translator(self):
         """The query-translation model, loaded on first use; None when it cannot be loaded."""
         if self._translator is None and not self._translator_error:
-            try:
-                from rag.llm import load_llm
-                s = self.settings
-                self._translator = load_llm(s.translate_model, s.model_cache, 1, 512, self.log)
-            except IqaError as e:
-                self._translator_error = str(e)
-                self.log(f"Query translation is off: {e}")
+            self._translator, self._translator_error = self._load_model(self.settings.translate_model, 1, 512)
+            if self._translator_error:
+                self.log(f"Query translation is off: {self._translator_error}")
         return self._translator
 
-    def coverage(self, query: str, hits: list[Hit]) -> float:
-        """Cosine of the best of the top passages minus that of the closest background sentence."""
-        if not hits:
-            return -1.0
+    def _load_model(self, spec: str, threads: int, n_ctx: int):
+        """(model, "") or (None, the one-sentence reason it could not be loaded)."""
+        from rag.llm import load_llm
+        try:
+            return load_llm(spec, self.settings.model_cache, threads, n_ctx, self.log), ""
+        except IqaError as e:
+            return None, str(e)
+
+    def margins(self, hits: list[Hit], vector: np.ndarray) -> np.ndarray:
+        """For each hit: its cosine with vector minus that of the closest neutral background sentence."""
         if self._background is None:
             self._background = self.embedder.embed_passages(background_sentences())
-        rows = [self.store.row[h.chunk.id] for h in hits[:3]]
-        vectors = np.stack([self.store.index.reconstruct(r) for r in rows])
-        q = self.embed_query(query)
-        return float(np.max(vectors @ q) - np.max(self._background @ q))
+        rows = np.stack([self.store.index.reconstruct(self.store.row[h.chunk.id]) for h in hits])
+        return rows @ vector - np.max(self._background @ vector)
+
+    def coverage(self, query: str, hits: list[Hit]) -> float:
+        """How much closer the best of the top passages is to the query than any background sentence."""
+        return float(np.max(self.margins(hits[:3], self.embed_query(query)))) if hits else -1.0
 
     # -- model ----------------------------------------------------------------------
     @property
@@ -149,15 +153,14 @@ class Engine:
     def llm(self):
         """The loaded model, or None (with llm_error set) when it cannot be loaded."""
         if self._llm is None and not self.llm_error:
-            try:
-                if self._make_llm:
+            if self._make_llm:
+                try:
                     self._llm = self._make_llm()
-                else:
-                    from rag.llm import load_llm
-                    s = self.settings
-                    self._llm = load_llm(s.llm_model, s.model_cache, s.threads, s.n_ctx, self.log)
-            except IqaError as e:
-                self.llm_error = str(e)
+                except IqaError as e:
+                    self.llm_error = str(e)
+            else:
+                s = self.settings
+                self._llm, self.llm_error = self._load_model(s.llm_model, s.threads, s.n_ctx)
         return self._llm
 
     # -- answering ------------------------------------------------------------------
@@ -218,18 +221,15 @@ class Engine:
     def _chooser(self, passages):
         """Words first; for a sentence in another language than its notes, the multilingual vectors."""
         lexical = promptlib.lexical_chooser(passages)
-        rows = np.stack([self.store.index.reconstruct(self.store.row[hit.chunk.id]) for _, hit, _ in passages])
+        hits = [hit for _, hit, _ in passages]
 
         def choose(sentence: str) -> int | None:
             n = lexical(sentence)
             if n or textlib.cjk_share(sentence) > 0 or not self.retriever.chinese_corpus:
                 return n
-            if self._background is None:
-                self._background = self.embedder.embed_passages(background_sentences())
-            v = self.embedder.embed_queries([sentence])[0]
-            sims = rows @ v
-            best = int(np.argmax(sims))
-            return passages[best][0] if sims[best] - np.max(self._background @ v) >= OUT_OF_SCOPE_MARGIN else None
+            margins = self.margins(hits, self.embedder.embed_queries([sentence])[0])
+            best = int(np.argmax(margins))
+            return passages[best][0] if margins[best] >= OUT_OF_SCOPE_MARGIN else None
         return choose
 
     def _finish(self, question, text, hits, used, mode, timings, t0, notice) -> Answer:
