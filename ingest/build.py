@@ -106,12 +106,10 @@ def ingest(paths: list[Path], index_dir: Path, embedder: Embedder | None = None,
             folder = old.folder                      # nothing changed: keep the live generation as it is
         else:
             t1 = time.perf_counter()
-            if fresh and embedder is None and _needs_embedding(fresh, old):
-                embedder = make_embedder()
-            vectors, summary.embedded = _vectors_for(fresh, old, embedder)
+            vectors, summary.embedded, embedder = _vectors_for(fresh, old, embedder or make_embedder)
             summary.seconds["embed"] = time.perf_counter() - t1
             t2 = time.perf_counter()
-            dim = embedder.dim if embedder else old.manifest.dim
+            dim = embedder.dim if isinstance(embedder, Embedder) else old.manifest.dim
             manifest = storelib.Manifest(embedder=name, dim=dim, root=str(root), files=files_meta,
                                          parser=PARSER_VERSION)
             folder = _write_generation(index_dir, manifest, chunks, [kept_vectors, vectors])
@@ -183,25 +181,25 @@ def _text_key(chunk: Chunk) -> str:
     return hashlib.sha1(passage_text(chunk).encode("utf-8")).hexdigest()
 
 
-def _needs_embedding(chunks: list[Chunk], old) -> bool:
-    known = {_text_key(c) for c in old.chunks} if old else set()
-    return any(_text_key(c) not in known for c in chunks)
+def _vectors_for(chunks: list[Chunk], old, embedder) -> tuple[np.ndarray | None, int, object]:
+    """Vectors for new chunks, reused from the old index when the embedded text is identical.
 
-
-def _vectors_for(chunks: list[Chunk], old, embedder: Embedder | None) -> tuple[np.ndarray | None, int]:
-    """Vectors for new chunks: reused from the old index when the embedded text is identical."""
+    embedder may be a factory, called only when some text needs embedding. Returns the vectors, how
+    many were embedded, and the embedder (still the factory if none was needed).
+    """
     if not chunks:
-        return None, 0
+        return None, 0, embedder
     known = {_text_key(c): i for i, c in enumerate(old.chunks)} if old else {}
-    missing = [c for c in chunks if _text_key(c) not in known]
-    new_vectors = _embed(missing, embedder) if missing else None
-    fresh_rows = {_text_key(c): j for j, c in enumerate(missing)}
-    dim = embedder.dim if embedder else old.manifest.dim
+    keys = [_text_key(c) for c in chunks]
+    missing = {key: chunk for key, chunk in zip(keys, chunks) if key not in known}
+    if missing and not isinstance(embedder, Embedder):
+        embedder = embedder()
+    new_vectors = dict(zip(missing, _embed(list(missing.values()), embedder))) if missing else {}
+    dim = embedder.dim if isinstance(embedder, Embedder) else old.manifest.dim
     out = np.zeros((len(chunks), dim), np.float32)
-    for i, chunk in enumerate(chunks):
-        key = _text_key(chunk)
-        out[i] = new_vectors[fresh_rows[key]] if key in fresh_rows else old.index.reconstruct(known[key])
-    return out, len(missing)
+    for i, key in enumerate(keys):
+        out[i] = new_vectors[key] if key in new_vectors else old.index.reconstruct(known[key])
+    return out, len(missing), embedder
 
 
 def _embed(chunks: list[Chunk], embedder: Embedder) -> np.ndarray:
