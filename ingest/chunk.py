@@ -19,12 +19,12 @@ from rag.schema import Chunk, CodeSnippet
 BUDGET_TOKENS = 320      # multilingual-e5-small reads 512; keep room for the heading prefix
 MIN_TAIL_TOKENS = 60     # a smaller last piece joins the chunk before it
 PYTHON_HINT = re.compile(r"^\s*(def|class|import|from)\s+\w", re.M)
-CJK_OR_WORD = re.compile(r"[\u4e00-\u9fff]|[A-Za-z0-9_]+")
+CJK_OR_WORD = re.compile(rf"{textlib.CJK.pattern}|[A-Za-z0-9_]+")
 
 
 def est_tokens(s: str) -> int:
     """Rough XLM-R token count: one per CJK character, about 1.3 per Latin word."""
-    cjk = sum(1 for ch in s if "\u4e00" <= ch <= "\u9fff")
+    cjk = len(textlib.CJK.findall(s))
     latin = len(re.findall(r"[A-Za-z0-9_]+", s))
     return cjk + int(latin * 1.3) + 1
 

@@ -11,6 +11,8 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from rag.text import CJK
+
 
 @dataclass
 class Mapped:
@@ -116,7 +118,7 @@ JUNK_LINE = re.compile(
     r"there are no reviews yet.*|repository details|牛客网|牛客企业服务|"
     r".*关注.*公众号.*|.*欢迎.*star.*|.*扫码.*|.*技术交流群.*|.*知乎[:：].*"
     r")\s*$", re.I)
-GLUED_QUESTION = re.compile(r"(?<=[^\d\s.，。、])\d{1,2}\.\s?(?=[^\n]*[\u4e00-\u9fff])[^\d\s][^\n]{1,80}$")
+GLUED_QUESTION = re.compile(r"(?<=[^\d\s.，。、])\d{1,2}\.\s?(?=[^\n]*" + CJK.pattern + r")[^\d\s][^\n]{1,80}$")
 TAIL_MARKER = re.compile(r"^\s*(相关推荐|推荐阅读|相关文章|创作者周榜|热门推荐|猜你喜欢|相关阅读)\s*[:：]?\s*$")
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 
+from rag.text import CJK
+
 FENCE_OPEN = re.compile(r"^[ \t]*(```|~~~)[ \t]*([\w+#.-]*)[^\n]*$", re.M)
 CODE_START = re.compile(
     r"^\s*(import \w|from [\w.]+ import |def \w+\(|class \w+[(:]|@\w+|for \w.* in .+:|while .+:|if .+:|"
     r"elif .+:|else:|try:|except\b|with .+:|return\b|print\(|raise |assert |"
     r"[\w.\[\]]+(, *[\w.]+)* *[-+*/]?= *\S|[\w.]+\(.*\)\s*$|#)")
 STRING = re.compile(r"(['\"]).*?\1")
-CJK = re.compile(r"[\u4e00-\u9fff]")
 # Where a newline was lost: before def/class glued to a word, and after ')' or ']' glued to a name.
 GLUE = [
     (re.compile(r"(?<=[\w)\]])(?=(?:def|class) \w+\s*[(:])"), "\n"),

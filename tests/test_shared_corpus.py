@@ -112,3 +112,17 @@ def test_seed_roipool_question_is_one_chunk_headed_by_the_question(parsed):
     assert len(chunks) == 1
     assert "ROIPool和ROIAlign的区别" in chunks[0].question
     assert "ROIPool存在两次量化误差" in chunks[0].text and "双线性插值" in chunks[0].text
+
+
+def test_builtin_terms_stay_whole_once_the_shared_corpus_index_is_loaded(shared_corpus, tmp_path):
+    """The dead-dictionary bug: corpus terms loaded first used to keep the built-ins out of jieba."""
+    from ingest.build import ingest
+    from rag import store as storelib
+    from rag.text import builtin_terms, reset_dictionary, tokenize
+    from tests.conftest import FakeEmbedder
+    ingest([shared_corpus], tmp_path / "index", FakeEmbedder(), log=lambda m: None)
+    reset_dictionary()                          # as a fresh process would start
+    store = storelib.load(tmp_path / "index", log=lambda m: None)
+    assert len(store.terms) > 50                # the corpus's own terms are loaded too
+    cut = [t for t in builtin_terms() if " " not in t and t not in tokenize(t)]
+    assert cut == []
