@@ -18,7 +18,7 @@ import rag.retrieve
 from eval.questions import load_questions
 from eval.run import engine_search, evaluate
 from ingest.build import ingest
-from rag.answer import Engine
+from rag.engine import Engine
 from rag.config import Settings
 from rag.embed import make_embedder
 

@@ -14,7 +14,7 @@ from common import dev_questions, machine, median, save
 
 from eval.questions import Question
 from rag import prompt as promptlib
-from rag.answer import Engine
+from rag.engine import Engine
 from rag.config import load_settings
 
 
@@ -47,7 +47,7 @@ def bench_model(model: str, index: Path, questions: list[dict]) -> dict:
         rows.append({"id": q["id"], "mode": answer.mode, "first_token_s": answer.timings["first_token_ms"] / 1000,
                      "tokens_per_s": answer.timings["tokens_per_s"], "prompt_tokens": prompt_tokens,
                      "raw_first_token_s": raw_first, "raw_tokens_per_s": raw_tps,
-                     "model_markers": answer.markers_valid, "attributed": answer.markers_attributed,
+                     "model_markers": answer.markers.valid, "attributed": answer.markers.attributed,
                      "cited": bool(answer.citations),
                      "cited_relevant": any(label.is_relevant(c.chunk.text) for c in answer.citations)})
     llm_rows = [r for r in rows if r["mode"] == "llm"]

@@ -18,7 +18,7 @@ import numpy as np
 from common import dev_questions, dir_mb, machine, median, rss_mb, save
 
 from rag import store as storelib
-from rag.answer import Engine
+from rag.engine import Engine
 from rag.config import load_settings
 from rag.lexical import Lexical, chunk_tokens
 from rag.retrieve import Retriever

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from common import ROOT, dev_questions, machine, median, p95, save
 
-from rag.answer import Engine
+from rag.engine import Engine
 from rag.config import load_settings
 
 

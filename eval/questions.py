@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import IqaError
+from rag.errors import InputError
 from rag.text import squash
 
 
@@ -35,7 +35,7 @@ class Question:
 def load_questions(path: Path) -> list[Question]:
     """Parse the file; every bad line is reported with its number in one error."""
     if not path.is_file():
-        raise IqaError(f"Question file {path} does not exist; pass a .jsonl file of labelled questions.")
+        raise InputError(f"Question file {path} does not exist; pass a .jsonl file of labelled questions.")
     questions, problems, seen = [], [], set()
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
@@ -50,9 +50,9 @@ def load_questions(path: Path) -> list[Question]:
         seen.add(q.id)
         questions.append(q)
     if problems:
-        raise IqaError(f"{path} has {len(problems)} bad line(s): " + "; ".join(problems[:10]) + ".")
+        raise InputError(f"{path} has {len(problems)} bad line(s): " + "; ".join(problems[:10]) + ".")
     if not questions:
-        raise IqaError(f"{path} holds no questions.")
+        raise InputError(f"{path} holds no questions.")
     return questions
 
 

@@ -34,8 +34,9 @@ def write_report(folder: Path, results: dict, ks: list[int], by_kind, answers: d
         m = res["metrics"]
         lines.append(f"| {name} | " + " | ".join(f"{m[c]:.3f}" for c in cols) + f" | {m['n']} |")
     if answers:
-        lines += ["", f"Answers ({answers['model']}): {answers['cited_relevant']} of {answers['n']} cite a relevant "
-                      f"passage; {answers['cited']} cite anything."]
+        lines += ["", f"Answers ({answers['model']}, {answers['n']} questions): relevant citation "
+                      f"{answers['relevant_citation']}, supported sentences {answers['supported_sentences']}; "
+                      f"every answer with its scores: answers.md, answers.jsonl."]
     lines += ["", "![Recall@k](recall_at_k.png)", "", "## Recall@5 by question language", ""]
     lines += [f"- {name}: " + ", ".join(f"{g} {v:.3f}" for g, v in by_kind(res).items()) for name, res in results.items()]
     for name, res in results.items():

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
 from eval.metrics import aggregate, first_relevant_rank
 from eval.questions import Question, load_questions, unanchored
-from rag.text import squash
+from rag.text import is_english, squash
 
 TOP = 10
 
@@ -40,16 +41,14 @@ def baseline_search(baseline, retriever: str):
     return search
 
 
-def answer_check(engine, questions: list[Question]) -> dict:
-    """Ask the model; an answer counts when one of its citations is a relevant passage (anchor rule)."""
+def answer_check(engine, questions: list[Question]) -> tuple[dict, list[dict]]:
+    """Ask the model each question and score its answer (eval/answers.py); (summary, rows)."""
+    from eval.answer_run import score, summary
     rows = []
-    for q in questions:
-        answer = engine.ask(q.question)
-        rows.append((bool(answer.citations), any(q.is_relevant(c.chunk.text) for c in answer.citations),
-                     answer.timings["first_token_ms"]))
-    firsts = sorted(r[2] for r in rows)
-    return {"n": len(rows), "cited": sum(r[0] for r in rows), "cited_relevant": sum(r[1] for r in rows),
-            "model": engine.model_name, "median_first_token_ms": firsts[len(firsts) // 2] if firsts else 0.0}
+    for i, q in enumerate(questions, start=1):
+        rows.append(score(engine, q))
+        print(f"  answered {i}/{len(questions)}: {q.id}", file=sys.stderr, flush=True)
+    return {**summary(rows), "model": engine.model_name}, rows
 
 
 def table(results: dict, ks: list[int]) -> str:
@@ -65,7 +64,7 @@ def by_kind(result: dict, k: int = 5) -> dict[str, float]:
     """Recall@k split by question language: English-only questions vs the rest."""
     groups: dict[str, list[bool]] = {}
     for q in result["per_question"]:
-        group = "english" if q["question"].isascii() else "chinese/mixed"
+        group = "english" if is_english(q["question"]) else "chinese/mixed"
         groups.setdefault(group, []).append(any(q["relevance"][:k]))
     return {g: round(sum(v) / len(v), 3) for g, v in groups.items()}
 
@@ -83,19 +82,21 @@ def run_cli(args, settings, make_engine) -> int:
     results = {r: evaluate(engine_search(engine, r), questions, texts, r, ks) for r in retrievers}
     if args.baseline:
         from eval.baseline import Baseline
-        base = Baseline(Path(engine.store.manifest.root), engine.embedder, settings.home / "cache")
+        base = Baseline(Path(engine.store.manifest.root), engine.embedder(), settings.home / "cache")
         for r in ("bm25", "dense"):
             results[f"baseline-{r}"] = evaluate(baseline_search(base, r), questions, base.texts, f"baseline-{r}", ks)
     print(table(results, ks))
-    answers = answer_check(engine, questions[: args.answers]) if getattr(args, "answers", 0) else None
     for name, res in results.items():
         split = by_kind(res)
         print(f"{name}: Recall@5 by question language: " + ", ".join(f"{g} {v:.3f}" for g, v in split.items()))
+    answers, rows = answer_check(engine, questions[: args.answers]) if getattr(args, "answers", 0) else (None, [])
     if answers:
-        print(f"answers: {answers['cited_relevant']}/{answers['n']} cite a relevant passage, "
-              f"{answers['cited']}/{answers['n']} cite anything ({answers['model']}, "
-              f"median first token {answers['median_first_token_ms']:.0f} ms)")
+        from eval.answer_run import table as answer_table
+        print(f"answers ({answers['model']}):\n" + answer_table(answers))
     write_outputs(args, results, ks, answers)
+    if rows and args.report:
+        from eval.answer_run import write
+        print(f"answer report: {write(Path(args.report), rows, answers['model'])}")
     print(f"{len(questions)} questions, {time.perf_counter() - t0:.1f}s")
     return 0
 

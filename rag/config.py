@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from rag.errors import IqaError
+from rag.errors import ConfigError
 
 ENV_KEYS = {"index_dir": "IQA_INDEX", "llm_model": "IQA_MODEL", "embed_model": "IQA_EMBED_MODEL",
             "threads": "IQA_THREADS"}
+DEFAULT_LLM = "qwen2.5-coder-1.5b"
 
 
 def default_home() -> Path:
@@ -28,18 +31,29 @@ class Settings:
     home: Path = field(default_factory=default_home)
     index_dir: Path | None = None
     embed_model: str = "e5-small"
-    llm_model: str = "qwen2.5-coder-1.5b"
+    # "" = the built-in default (DEFAULT_LLM), which falls back to extractive answers if it cannot load;
+    # a model named here, by IQA_MODEL or --model must load, or the command fails.
+    llm_model: str = ""
+    llm_backend: str = "llama_cpp"  # a key of rag.backends.BACKENDS
     threads: int = max(1, os.cpu_count() or 1)
     k: int = 5
     retriever: str = "hybrid"
     reranker: str = ""              # optional cross-encoder path/name; off by default (CPU cost per query)
-    # English questions over Chinese notes are also searched in Chinese, translated by this small model
-    # ("" turns it off): dev English questions Recall@5 0.750 -> 1.0 for ~0.3 s a question.
-    translate_model: str = "qwen2.5-coder-0.5b"
+    # English questions over Chinese notes are also searched in Chinese, translated by this model:
+    # "answer" reuses the answer model (one model in memory), "" turns translation off, or name a model.
+    translate_model: str = "answer"
     context_tokens: int = 500       # passage budget in the prompt: CPU prefill decides the wait
     max_tokens: int = 320
     temperature: float = 0.1
     n_ctx: int = 2048
+
+    @property
+    def model_spec(self) -> str:
+        return self.llm_model or DEFAULT_LLM
+
+    @property
+    def model_explicit(self) -> bool:
+        return bool(self.llm_model)
 
     @property
     def index(self) -> Path:
@@ -55,15 +69,23 @@ class Settings:
         return replace(self, **given)
 
 
+def _base_type(hint):
+    """int for `int`, `int | None` and Optional[int]; the hint itself otherwise."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return next((a for a in typing.get_args(hint) if a is not type(None)), str)
+    return hint
+
+
 def _coerce(name: str, value):
-    kinds = {f.name: f.type for f in fields(Settings)}
-    if kinds.get(name) in ("int", int):
-        return int(value)
-    if kinds.get(name) in ("float", float):
-        return float(value)
-    if name in ("home", "index_dir"):
+    """A config or environment value converted to the field's declared type."""
+    kind = _base_type(typing.get_type_hints(Settings).get(name, str))
+    if value is None:
+        return None
+    if kind is Path:
         return Path(str(value)).expanduser()
-    return value
+    if kind in (int, float) and isinstance(value, bool):
+        raise ValueError(f"{name} must be a number, not {value!r}")
+    return kind(value) if kind in (int, float, str) else value
 
 
 def load_settings(**flags) -> Settings:
@@ -75,11 +97,11 @@ def load_settings(**flags) -> Settings:
         try:
             data = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise IqaError(f"Config file {config_path} is not valid TOML ({e}); fix or delete it.")
+            raise ConfigError(f"Config file {config_path} is not valid TOML ({e}); fix or delete it.") from e
         known = {f.name for f in fields(Settings)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise IqaError(f"Config file {config_path} has unknown keys {unknown}; known keys: {sorted(known)}.")
+            raise ConfigError(f"Config file {config_path} has unknown keys {unknown}; known keys: {sorted(known)}.")
         values.update(data)
     for name, env in ENV_KEYS.items():
         if os.environ.get(env):
@@ -87,5 +109,6 @@ def load_settings(**flags) -> Settings:
     try:
         settings = Settings(home=home, **{k: _coerce(k, v) for k, v in values.items()})
     except (TypeError, ValueError) as e:
-        raise IqaError(f"Bad setting in config or environment: {e}.")
+        raise ConfigError(f"Bad setting in config or environment: {e}; fix the value in {config_path} "
+                          f"or the IQA_* variable.") from e
     return settings.with_overrides(**flags)

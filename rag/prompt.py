@@ -8,10 +8,14 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from rag.schema import Hit
+from rag.schema import Chunk, Hit, Passage
+from rag.text import CJK, is_english, split_sentences, tokenize
 
+FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\]|【(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)】")
-PASSAGE_MIN_CHARS = 120
+PASSAGE_MIN_TOKENS = 30     # a passage squeezed below this says too little to be worth its number
+FIRST_SHARE = 0.6           # of the passage budget, for the best section
+OPENING_SENTENCES = 2
 
 
 @lru_cache(maxsize=None)
@@ -20,58 +24,125 @@ def template(name: str) -> str:
 
 
 def approx_tokens(text: str) -> int:
-    """Qwen's tokenizer: about one token per CJK character, ~4 characters per token otherwise."""
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    """Qwen's tokenizer without loading it: about one token per CJK character, ~4 characters otherwise."""
+    cjk = len(CJK.findall(text))
     return cjk + (len(text) - cjk) // 4 + 1
 
 
-def trim_to_tokens(text: str, budget: int) -> str:
-    if approx_tokens(text) <= budget:
+def trim_to_tokens(text: str, budget: int, count=approx_tokens) -> str:
+    """The longest prefix of text within budget tokens (by count), with an ellipsis when cut."""
+    if count(text) <= budget:
         return text
     lo, hi = 0, len(text)
-    while lo < hi:                      # longest prefix within budget
+    while lo < hi:
         mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if approx_tokens(text[:mid]) <= budget else (lo, mid - 1)
+        lo, hi = (mid, hi) if count(text[:mid]) <= budget else (lo, mid - 1)
     return text[:lo].rstrip() + "…"
 
 
-CODE_OMITTED = "（代码略，iqa 会在答案下方列出）"
-
-
 def without_code(chunk) -> str:
-    """The passage with its code blocks replaced by a note: the code is shown beside the answer, and
-    a small coder model would otherwise copy it (and it costs prefill time)."""
-    text = FENCED.sub(CODE_OMITTED, chunk.text)
+    """The passage with its code blocks left out: the code is listed beside the answer, a small coder
+    model would copy it (and any placeholder put in its place), and it costs prefill time."""
+    text = FENCED.sub("", chunk.text)
     for snippet in chunk.code:
-        text = text.replace(snippet.code, CODE_OMITTED)
-    return text
+        text = text.replace(snippet.code, "")
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def select_passages(hits: list[Hit], budget_tokens: int) -> list[tuple[int, Hit, str]]:
-    """Number the hits 1..n and trim them to share the budget; the best hit gets the most room."""
+def merge_sections(hits: list[Hit]) -> list[Hit]:
+    """Hits from one section become one hit spanning them (in document order), at the best rank."""
+    groups: dict[tuple, list[Hit]] = {}
+    for hit in hits:
+        groups.setdefault((hit.chunk.source, tuple(hit.chunk.heading)), []).append(hit)
+    return [group[0] if len(group) == 1 else _merged(group) for group in groups.values()]
+
+
+def _merged(group: list[Hit]) -> Hit:
+    parts = sorted((h.chunk for h in group), key=lambda c: c.start)
+    first, last = parts[0], parts[-1]
+    chunk = Chunk(first.id, first.source, first.start, max(c.end for c in parts), first.line_start,
+                  max(c.line_end for c in parts), first.heading, first.question,
+                  "\n".join(c.text for c in parts), [s for c in parts for s in c.code])
+    return Hit(chunk, group[0].score, group[0].rank, [loc for h in group for loc in h.also_in])
+
+
+def compact(text: str, terms: set[str], budget: int, count=approx_tokens) -> str:
+    """The sentences of text that best answer a question with these terms, in their order, within budget.
+
+    A section's opening sentences carry the direct answer in question-structured notes, so they
+    count as relevant too.
+    """
+    spans = split_sentences(text)
+    scored = sorted(range(len(spans)), key=lambda i: (-(len(terms & set(tokenize(text[slice(*spans[i])])))
+                                                      + (i < OPENING_SENTENCES)), i))
+    chosen, used = [], 0
+    for i in scored:
+        cost = count(text[slice(*spans[i])])
+        if used + cost <= budget:
+            chosen.append(i)
+            used += cost
+    if not chosen:
+        return trim_to_tokens(text, budget, count)
+    return "".join(text[slice(*spans[i])] for i in sorted(chosen)).strip()
+
+
+def select_passages(hits: list[Hit], budget_tokens: int, count=approx_tokens, question: str = "") -> list[Passage]:
+    """Number the passages 1..n within the budget: the best section gets most of it, the others only
+    their sentences that share words with the question (a passage sharing none is left out)."""
+    terms = set(tokenize(question))
     out, left = [], budget_tokens
-    for n, hit in enumerate(hits, start=1):
-        share = max(left // 2 if n < len(hits) else left, 0)
-        if share < approx_tokens("x" * PASSAGE_MIN_CHARS) and out:
-            break
-        body = trim_to_tokens(without_code(hit.chunk), share)
-        out.append((n, hit, body))
-        left -= approx_tokens(body)
+    for hit in merge_sections(hits):
+        body = without_code(hit.chunk)
+        if out and not terms & set(tokenize(body)):
+            continue
+        share = int(left * FIRST_SHARE) if not out else left // 2
+        if not body or (out and share < PASSAGE_MIN_TOKENS):
+            continue
+        body = compact(body, terms, share, count)
+        out.append(Passage(len(out) + 1, hit, body))
+        left -= count(body)
     return out
 
 
-def build_messages(question: str, passages: list[tuple[int, Hit, str]]) -> list[dict]:
-    sources = "\n\n".join(f"[{n}] {hit.chunk.title}\n{body}" for n, hit, body in passages)
-    english = not re.search(r"[\u4e00-\u9fff]", question)
+def build_messages(question: str, passages: list[Passage]) -> list[dict]:
+    sources = "\n\n".join(f"[{p.n}] {p.hit.chunk.title}\n{p.body}" for p in passages)
+    english = is_english(question)
     rule = "Answer in English (translate from the notes); " if english else "用中文，"
     user = template("user").format(sources=sources, question=question.strip(), language_rule=rule)
     system = template("system").strip() + ("\nThe question is in English: write the answer in English." if english else "")
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
+# Code is data: markers are looked for in prose only, never inside fenced or inline code.
+FENCE_BLOCK = r"(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*\1[`~]*[ \t]*$|\Z)"
+CODE_SPAN = re.compile(FENCE_BLOCK + r"|`[^`\n]+`", re.S | re.M)
+FENCE_SPAN = re.compile(FENCE_BLOCK, re.S | re.M)
+
+
+def split_code(text: str, inline: bool = True) -> list[tuple[str, bool]]:
+    """[(part, is_code)] covering text: fenced blocks and inline code spans are code.
+
+        split_code("a [1] `x[2]` b") -> [("a [1] ", False), ("`x[2]`", True), (" b", False)]
+    """
+    parts, pos = [], 0
+    for m in (CODE_SPAN if inline else FENCE_SPAN).finditer(text):
+        if m.start() > pos:
+            parts.append((text[pos:m.start()], False))
+        parts.append((m.group(0), True))
+        pos = m.end()
+    if pos < len(text):
+        parts.append((text[pos:], False))
+    return parts
+
+
+def prose(text: str) -> str:
+    """text with its code replaced by spaces (so offsets and sentences outside code stay)."""
+    return "".join(part if not is_code else " " * len(part) for part, is_code in split_code(text))
+
+
 def parse_markers(text: str) -> list[int]:
     numbers = []
-    for m in MARKER.finditer(text):
+    for m in MARKER.finditer(prose(text)):
         numbers += [int(x) for x in re.split(r"\s*[,，、]\s*", m.group(1) or m.group(2))]
     return numbers
 
@@ -97,11 +168,9 @@ def check_citations(text: str, n_sources: int) -> tuple[str, list[int], int]:
                 invalid += 1
         return "".join(f"[{n}]" for n in keep)
 
-    cleaned = MARKER.sub(fix, text)
-    return re.sub(r"[ \t]+([，。,.])", r"\1", cleaned), valid, invalid
-
-
-FENCED = re.compile(r"```.*?(?:```|$)", re.S)
+    cleaned = "".join(part if is_code else re.sub(r"[ \t]+([，。,.])", r"\1", MARKER.sub(fix, part))
+                      for part, is_code in split_code(text))
+    return cleaned, valid, invalid
 
 
 def cite(sentence: str, n: int) -> str:
@@ -117,17 +186,16 @@ def attribute(text: str, choose) -> tuple[str, int]:
     choose gives a passage number or None. Returns the text with added markers and how many were
     added; code blocks and sentences that already carry a marker are left alone.
     """
-    out, pos, added = [], 0, 0
-    for m in FENCED.finditer(text):
-        prose, n = _attribute_prose(text[pos:m.start()], choose)
-        out += [prose, m.group(0)]
-        added, pos = added + n, m.end()
-    prose, n = _attribute_prose(text[pos:], choose)
-    return "".join(out) + prose, added + n
+    out, added = [], 0
+    for part, is_code in split_code(text, inline=False):
+        if not is_code:
+            part, n = _attribute_prose(part, choose)
+            added += n
+        out.append(part)
+    return "".join(out), added
 
 
 def _attribute_prose(text: str, choose) -> tuple[str, int]:
-    from rag.text import split_sentences
     out, pos, added = [], 0, 0
     for a, b in split_sentences(text):
         sentence = text[a:b]
@@ -140,10 +208,9 @@ def _attribute_prose(text: str, choose) -> tuple[str, int]:
     return "".join(out), added
 
 
-def lexical_chooser(passages: list[tuple[int, Hit, str]], min_overlap: float = 0.5):
+def lexical_chooser(passages: list[Passage], min_overlap: float = 0.5):
     """The passage that holds at least min_overlap of a sentence's terms (three terms or more)."""
-    from rag.text import tokenize
-    vocab = [(n, set(tokenize(body))) for n, _, body in passages]
+    vocab = [(p.n, set(tokenize(p.body))) for p in passages]
 
     def choose(sentence: str) -> int | None:
         terms = set(tokenize(sentence))

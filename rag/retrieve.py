@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from rag import text as textlib
-from rag.errors import IqaError
+from rag.errors import InputError, ModelUnavailable
 from rag.schema import Chunk, Hit
 from rag.store import Store
 
@@ -61,17 +61,19 @@ class Retriever:
     def __init__(self, store: Store, embed_query: Callable[[str], np.ndarray] | None,
                  rerank: Callable[[str, list[Hit]], list[Hit]] | None = None):
         self.store, self.embed_query, self.rerank = store, embed_query, rerank
-        textlib.add_terms(store.terms)
+        textlib.load_terms(store.terms)     # a Store built in memory (bench) was never loaded
         sample = "".join(c.text for c in store.chunks[:: max(1, len(store.chunks) // 200)])
         self.chinese_corpus = textlib.cjk_share(sample) > 0.3
+        self.openings = section_openings(store.chunks)
 
     def bm25_weight(self, query: str) -> float:
-        english_query = textlib.cjk_share(query) == 0
-        return BM25_WEIGHT_CROSS_SCRIPT if english_query and self.chinese_corpus else BM25_WEIGHT
+        """BM25's weight in the fusion: bm25_weight("What is NMS?") -> 0.0 over Chinese notes."""
+        cross_script = textlib.is_english(query) and self.chinese_corpus
+        return BM25_WEIGHT_CROSS_SCRIPT if cross_script else BM25_WEIGHT
 
     def dense(self, query: str, k: int = CANDIDATES) -> list[tuple[int, float]]:
         if self.embed_query is None:
-            raise IqaError("Dense retrieval needs an embedder; use --retriever bm25 or load one.")
+            raise ModelUnavailable("Dense retrieval needs an embedder; use --retriever bm25 or load one.")
         return self.store.dense_search(self.embed_query(query), k)
 
     def bm25(self, query: str, k: int = CANDIDATES) -> list[tuple[int, float]]:
@@ -79,7 +81,7 @@ class Retriever:
 
     def search(self, query: str, k: int = 5, retriever: str = "hybrid") -> list[Hit]:
         if retriever not in RETRIEVERS:
-            raise IqaError(f"Unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}.")
+            raise InputError(f"Unknown retriever {retriever!r}; choose one of {', '.join(RETRIEVERS)}.")
         if not query.strip() or not self.store.chunks:
             return []
         if retriever == "hybrid":
@@ -88,6 +90,7 @@ class Retriever:
             ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
         else:
             ranked = self.dense(query) if retriever == "dense" else self.bm25(query)
+        ranked = openings_first(ranked, self.openings)
         hits = [Hit(self.store.chunks[i], score) for i, score in ranked[: max(3 * k, 20)]]
         hits = collapse_duplicates(hits)
         if self.rerank:
@@ -95,6 +98,44 @@ class Retriever:
         for rank, hit in enumerate(hits[:k], start=1):
             hit.rank = rank
         return hits[:k]
+
+
+OPENINGS_WINDOW = 10    # how deep a later chunk can lift its section's opening chunk
+
+
+def section_key(chunk: Chunk) -> tuple:
+    return chunk.source, tuple(chunk.heading)
+
+
+def section_openings(chunks: list[Chunk]) -> list[int]:
+    """For each row, the row of its section's first chunk (itself in a file without headings)."""
+    first: dict[tuple, int] = {}
+    for row, chunk in enumerate(chunks):
+        key = section_key(chunk)
+        if len(chunk.heading) > 1 and (key not in first or chunk.start < chunks[first[key]].start):
+            first[key] = row
+    return [first.get(section_key(chunk), row) for row, chunk in enumerate(chunks)]
+
+
+def openings_first(ranked: list[tuple[int, float]], openings: list[int]) -> list[tuple[int, float]]:
+    """Each headed section's first chunk takes the best slot any of its chunks earned in the window.
+
+    In question-structured notes the direct answer opens the section; later chunks hold derivations,
+    code and asides but often match the words of a question better (GUIDE: dev Recall@1 +0.02 with
+    no weight to tune). A file without headings is one long section and keeps its ranking.
+
+        openings_first([(5, .9), (3, .8)], openings=[0, 1, 2, 3, 4, 4]) -> [(4, .9), (5, .9), (3, .8)]
+    """
+    out, placed = [], set()
+    for pos, (row, score) in enumerate(ranked):
+        opening = openings[row]
+        if pos < OPENINGS_WINDOW and opening not in placed:
+            out.append((opening, score))
+            placed.add(opening)
+        if row not in placed:
+            out.append((row, score))
+            placed.add(row)
+    return out
 
 
 DENSE_CHARS = 160      # answer characters each dense vector sees (bench/embed_budget.py)

@@ -4,6 +4,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 
+def _place(x) -> dict:
+    """Where a chunk or snippet lies in its raw file: character offsets and 1-based lines."""
+    return {"start": x.start, "end": x.end, "line_start": x.line_start, "line_end": x.line_end}
+
+
 @dataclass
 class CodeSnippet:
     """A code region inside a chunk, located in its raw source file."""
@@ -58,8 +63,8 @@ class Hit:
     def to_dict(self) -> dict:
         c = self.chunk
         return {"rank": self.rank, "score": round(float(self.score), 6), "source": c.source,
-                "start": c.start, "end": c.end, "heading": c.title, "text": c.text,
-                "also_in": self.also_in}
+                "start": c.start, "end": c.end, "location": c.location, "heading": c.title,
+                "text": c.text, "also_in": self.also_in}
 
 
 @dataclass
@@ -69,9 +74,34 @@ class Citation:
 
     def to_dict(self) -> dict:
         c = self.chunk
-        return {"n": self.n, "source": c.source, "start": c.start, "end": c.end,
-                "line_start": c.line_start, "line_end": c.line_end,
-                "heading": c.title, "text": c.text}
+        return {"n": self.n, "source": c.source, **_place(c), "heading": c.title, "text": c.text}
+
+
+@dataclass
+class Passage:
+    """A hit as the model is shown it: its number in the prompt and the text it sees."""
+    n: int
+    hit: Hit
+    body: str
+
+
+@dataclass
+class CodeRef:
+    """A code snippet listed beside an answer, with the file it comes from."""
+    source: str
+    snippet: CodeSnippet
+
+    def to_dict(self) -> dict:
+        s = self.snippet
+        return {"source": self.source, **_place(s), "language": s.language, "code": s.code}
+
+
+@dataclass
+class Markers:
+    """Citation markers: written by the model and valid, removed as invalid, added by attribution."""
+    valid: int = 0
+    invalid: int = 0
+    attributed: int = 0
 
 
 @dataclass
@@ -79,28 +109,26 @@ class Answer:
     question: str
     text: str
     citations: list[Citation]
-    code: list[CodeSnippet]
-    code_sources: list[str]
-    hits: list[Hit]
+    code: list[CodeRef]
+    hits: list[Hit]                 # the passages the answer was composed from, ranked
     model: str
     mode: str                       # "llm" | "extractive" | "out_of_scope"
     timings: dict
-    markers_valid: int = 0
-    markers_invalid: int = 0
-    markers_attributed: int = 0     # markers added by term overlap where the model left a sentence uncited
+    markers: Markers = field(default_factory=Markers)
     notice: str = ""
+    searched_as: str = ""           # the query actually searched (follow-up context, translation)
+    sentences: list = field(default_factory=list)   # rag.grounding.Sentence: spans, citations, supported?
 
     @property
     def unsupported(self) -> bool:
         return self.mode != "out_of_scope" and not self.citations
 
     def to_dict(self) -> dict:
-        code = [{"source": src, "start": s.start, "end": s.end, "line_start": s.line_start,
-                 "line_end": s.line_end, "language": s.language, "code": s.code}
-                for s, src in zip(self.code, self.code_sources)]
-        return {"question": self.question, "answer": self.text,
-                "citations": [c.to_dict() for c in self.citations], "code": code,
+        from rag.render import source_rows
+        return {"question": self.question, "answer": self.text, "searched_as": self.searched_as,
+                "citations": [c.to_dict() for c in self.citations], "code": [c.to_dict() for c in self.code],
+                "sources": [row.to_dict() for row in source_rows(self)],
+                "hits": [h.to_dict() for h in self.hits],
                 "model": self.model, "mode": self.mode, "unsupported": self.unsupported,
-                "markers": {"valid": self.markers_valid, "invalid": self.markers_invalid,
-                            "attributed": self.markers_attributed},
-                "notice": self.notice, "timings": self.timings}
+                "markers": asdict(self.markers), "notice": self.notice, "timings": self.timings,
+                "sentences": [s.to_dict() for s in self.sentences]}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from rag.answer import Engine
+from rag.engine import Engine
 from rag.config import load_settings
 from ui.web import launch
 

@@ -9,13 +9,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.backends.base import LLMBackend
 from rag.config import Settings
 from rag.embed import Embedder
 from rag.text import normalise
 
 DATA = Path(__file__).parent / "data"
-# The shared corpus and questions live beside the repository (override with IQA_SHARED).
-SHARED = Path(os.environ.get("IQA_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
+
+
+def _find_shared() -> Path:
+    """The shared corpus and questions: IQA_SHARED, else the nearest `shared/` beside the clone or above it."""
+    if os.environ.get("IQA_SHARED"):
+        return Path(os.environ["IQA_SHARED"])
+    for folder in Path(__file__).resolve().parents[1].parents:
+        if (folder / "shared" / "corpus").is_dir():
+            return folder / "shared"
+    return Path(__file__).resolve().parents[1].parent / "shared"
+
+
+SHARED = _find_shared()
 
 
 @pytest.fixture(scope="session")
@@ -60,14 +72,18 @@ class FakeEmbedder(Embedder):
         return self.embed_queries(texts)
 
 
-class FakeLLM:
-    """Replays a scripted answer token by token."""
+class FakeLLM(LLMBackend):
+    """Replays a scripted answer three characters at a time; keeps every request it was sent."""
 
     def __init__(self, script: str = "ROIAlign 用双线性插值 [1]。", name: str = "fake-llm"):
-        self.script, self.name, self.messages = script, name, []
+        self.script, self.name, self.requests = script, name, []
 
-    def stream(self, messages, max_tokens=320, temperature=0.1):
-        self.messages.append(messages)
+    @property
+    def messages(self):
+        return [r.messages for r in self.requests]
+
+    def stream(self, request):
+        self.requests.append(request)
         for i in range(0, len(self.script), 3):
             yield self.script[i:i + 3]
 
@@ -101,7 +117,7 @@ def settings(fake_index, iqa_home) -> Settings:
 @pytest.fixture
 def shared_corpus() -> Path:
     corpus = SHARED / "corpus"
-    assert corpus.is_dir(), f"the shared corpus is expected at {corpus} (beside the repository)"
+    assert corpus.is_dir(), f"the shared corpus is expected at {corpus}: set IQA_SHARED to the folder holding corpus/"
     return corpus
 
 
@@ -114,5 +130,15 @@ def real_embedder():
 @pytest.fixture(scope="session")
 def small_llm(model_cache):
     """The real Qwen2.5-Coder-0.5B GGUF, assembled from its registry parts once per session."""
-    from rag.llm import load_llm
-    return load_llm("qwen2.5-coder-0.5b", model_cache, threads=2, n_ctx=2048, log=lambda m: None)
+    from rag.backends import llamacpp
+    path = llamacpp.resolve_llm_path("qwen2.5-coder-0.5b", model_cache, lambda m: None)
+    return llamacpp.LlamaCppBackend(path, "qwen2.5-coder-0.5b", threads=2, n_ctx=2048)
+
+
+@pytest.fixture(autouse=True)
+def term_dictionary():
+    """jieba's dictionary is process state: terms a test teaches it are forgotten after the test."""
+    from rag import text as textlib
+    snapshot = textlib.snapshot_dictionary()
+    yield
+    textlib.restore_dictionary(snapshot)

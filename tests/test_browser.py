@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ingest.build import ingest
-from rag.answer import Engine
+from rag.engine import Engine
 from rag.config import Settings
 from tests.conftest import DATA
 from tests.test_web import free_port

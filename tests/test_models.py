@@ -49,6 +49,7 @@ def test_user_model_path_is_checked(tmp_path):
         models.resolve_llm_path(str(bad), tmp_path)
 
 
+@pytest.mark.slow          # hashes 491 MB
 def test_builtin_small_model_parts_verify(tmp_path):
     path = models.assemble(models.BUILTIN_LLMS["qwen2.5-coder-0.5b"], tmp_path)
     assert path.stat().st_size == 491_400_064 and path.with_suffix(".verified").is_file()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from rag.answer import Engine
+from rag.engine import Engine
 from tests.conftest import FakeEmbedder, FakeLLM
 from ui.web import build_app, launch, link_citations
 
@@ -27,7 +27,7 @@ def rss_mb() -> float:
 
 @pytest.fixture
 def served(settings, monkeypatch):
-    monkeypatch.setattr("rag.answer.OUT_OF_SCOPE_MARGIN", -1.0)
+    monkeypatch.setattr("rag.scope.OUT_OF_SCOPE_MARGIN", -1.0)
     engine = Engine(settings, embedder=FakeEmbedder(), llm=FakeLLM("ROIAlign 用双线性插值 [1]。"), log=lambda m: None)
     port = free_port()
     app = launch(engine, port=port, block=False)
@@ -53,7 +53,7 @@ def test_ask_endpoint_returns_answer_with_numbered_sources(served):
 def test_bad_questions_come_back_as_messages(served):
     client = Client(served, verbose=False)
     assert "The question is empty" in client.predict("   ", api_name="/ask")
-    assert "truncated" in client.predict("NMS " * 30_000, api_name="/ask")
+    assert "cut to its first 256 tokens" in client.predict("NMS " * 30_000, api_name="/ask")
 
 
 def test_twenty_concurrent_asks_all_answered_memory_bounded(served):
@@ -69,6 +69,30 @@ def test_twenty_concurrent_asks_all_answered_memory_bounded(served):
     assert len(answers) == 20 and all("[1]" in a for a in answers)
     assert time.time() - started < 120
     assert rss_mb() - before < 300
+
+
+def test_note_html_is_shown_as_text_outside_code():
+    text = '答案 <form><input type="password"></form> [1]。\n```html\n<b>x[2]</b>\n```'
+    assert link_citations(text) == ('答案 &lt;form&gt;&lt;input type="password"&gt;&lt;/form&gt; [[1]](#src-1)。\n'
+                                    '```html\n<b>x[2]</b>\n```')
+
+
+class Exploding(FakeLLM):
+    def stream(self, request):
+        raise RuntimeError("llama_decode returned -1")
+
+
+def test_chat_and_ask_report_a_failure_with_the_same_sentence(settings, monkeypatch):
+    from ui.web import ChatHandler
+    monkeypatch.setattr("rag.scope.OUT_OF_SCOPE_MARGIN", -1.0)
+    handler = ChatHandler(Engine(settings, embedder=FakeEmbedder(), llm=Exploding(), log=lambda m: None))
+    from_ask = handler.ask("NMS 是怎么工作的")
+    history = list(handler.respond("NMS 是怎么工作的", [], 5, "hybrid", "LLM"))[-1][0]
+    assert from_ask == "⚠️ Something went wrong: RuntimeError: llama_decode returned -1"
+    assert history[-1]["content"] == from_ask
+    assert handler.ask("   ") == "⚠️ The question is empty; type a question, e.g. iqa ask \"ROIAlign vs ROIPool?\"."
+    empty = list(handler.respond("   ", [], 5, "hybrid", "LLM"))[-1][0]
+    assert empty[-1]["content"] == "⚠️ The question is empty; type a question, e.g. iqa ask &quot;ROIAlign vs ROIPool?&quot;."
 
 
 def test_code_blocks_keep_their_brackets():

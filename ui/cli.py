@@ -1,6 +1,6 @@
 """iqa command line: a thin layer over rag, ingest and eval.
 
-User errors print one sentence and exit with status 2; no tracebacks.
+User errors print one sentence and exit with a status that names their kind; no tracebacks.
 """
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import os
 import sys
 from pathlib import Path
 
+from rag import render
 from rag.config import load_settings
-from rag.errors import IqaError
+from rag.errors import InputError, IqaError
 
 EPILOG = """examples:
   iqa ingest corpus/                      build or update the index from a folder of notes
@@ -20,7 +21,9 @@ EPILOG = """examples:
   iqa ask "What is LoRA?" --no-llm --json  extractive answer as JSON
   iqa eval questions.jsonl --report out/  Recall@k, MRR, nDCG per retriever
   iqa ui                                  local web chat on http://127.0.0.1:7860
-settings: flags > environment (IQA_HOME, IQA_INDEX, IQA_MODEL, IQA_EMBED_MODEL) > $IQA_HOME/config.toml"""
+settings: flags > environment (IQA_HOME, IQA_INDEX, IQA_MODEL, IQA_EMBED_MODEL) > $IQA_HOME/config.toml
+exit status: 0 done, 1 internal error (IQA_DEBUG=1 shows the traceback), 2 bad input (question, path,
+  flag), 3 bad configuration, 4 no usable index, 5 model unavailable, 130 interrupted"""
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -89,15 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except IqaError as e:
-        print(f"iqa: error: {e}", file=sys.stderr)
-        return 2
+        if os.environ.get("IQA_DEBUG"):
+            raise
+        print(f"iqa: error: {render.terminal(str(e))}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print("iqa: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # a bug, not a user error: one line unless IQA_DEBUG asks for the traceback
         if os.environ.get("IQA_DEBUG"):
             raise
-        print(f"iqa: internal error: {type(e).__name__}: {e} (set IQA_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(f"iqa: internal error: {type(e).__name__}: {render.terminal(str(e))} (set IQA_DEBUG=1 for the traceback)",
+              file=sys.stderr)
         return 1
 
 
@@ -109,14 +115,14 @@ def cmd_ingest(args) -> int:
     from ingest.build import ingest
     from rag.embed import make_embedder
     s = _settings(args, embed_model=args.embed_model)
-    summary = ingest(args.paths, s.index, embedder_name=s.embed_model, rebuild=args.rebuild,
-                     make_embedder=lambda: make_embedder(s.embed_model, threads=s.threads), log=_err)
+    summary = ingest(args.paths, s.index, lambda: make_embedder(s.embed_model, threads=s.threads),
+                     embedder_name=s.embed_model, rebuild=args.rebuild, log=_err)
     print("\n".join(summary.lines()))
     return 0
 
 
 def _engine(s, **kw):
-    from rag.answer import Engine
+    from rag.engine import Engine
     return Engine(s, log=_err, **kw)
 
 
@@ -124,22 +130,22 @@ def cmd_search(args) -> int:
     s = _settings(args)
     engine = _engine(s)
     hits = engine.search(args.question, args.k, args.retriever)
-    searched_as = engine.bilingual(args.question)
+    searched_as = engine.searched_as(args.question)
     if args.json:
         print(json.dumps({"query": args.question, "retriever": args.retriever or s.retriever,
                           "searched_as": searched_as, "hits": [h.to_dict() for h in hits]},
                          ensure_ascii=False, indent=1))
         return 0
     if searched_as != args.question:
-        print(f"(searched as: {searched_as})")
+        print(f"(searched as: {render.terminal(searched_as)})")
     if not hits:
         print("No passages found.")
     for h in hits:
         c = h.chunk
-        print(f"{h.rank}. [{h.score:.4f}] {c.title}\n   {c.location}  (chars {c.start}-{c.end})")
-        print("   " + c.text[:200].replace("\n", " ") + ("…" if len(c.text) > 200 else ""))
+        print(render.terminal(f"{h.rank}. [{h.score:.4f}] {c.title}\n   {c.location}  (chars {c.start}-{c.end})"))
+        print("   " + render.terminal(c.text[:200].replace("\n", " ")) + ("…" if len(c.text) > 200 else ""))
         for loc in h.also_in:
-            print(f"   also in {loc}")
+            print(f"   also in {render.terminal(loc)}")
     return 0
 
 
@@ -149,7 +155,7 @@ def cmd_ask(args) -> int:
     answer, streamed = None, []
     for kind, value in engine.ask_stream(args.question, args.k, args.retriever, use_llm=not args.no_llm):
         if kind == "token" and not args.json:
-            print(value, end="", flush=True)
+            print(render.terminal(value), end="", flush=True)
             streamed.append(value)
         elif kind == "answer":
             answer = value
@@ -157,34 +163,11 @@ def cmd_ask(args) -> int:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0
     print()
-    if answer.text.strip() != "".join(streamed).strip():
-        print("\nWith checked citations:\n" + answer.text)
-    print(render_sources(answer))
+    final = render.marked_text(answer)
+    if final.strip() != "".join(streamed).strip():
+        print("\nWith checked citations:\n" + render.terminal(final))
+    print(render.sources_text(answer))
     return 0
-
-
-def render_sources(answer) -> str:
-    lines = []
-    if answer.notice:
-        lines.append(f"note: {answer.notice}")
-    if answer.mode == "out_of_scope" and answer.hits:
-        lines.append("closest passages (not close enough to answer from):")
-        lines += [f"  - {h.chunk.title} ({h.chunk.location})" for h in answer.hits[:3]]
-    if answer.unsupported:
-        lines.append("note: no valid citation in this answer; the passages it drew on:")
-        lines += [f"  - {h.chunk.title} ({h.chunk.location})" for h in answer.hits[:3]]
-    if answer.citations:
-        lines.append("\nSources:")
-        lines += [f"  [{c.n}] {c.chunk.title}\n      {c.chunk.location}" for c in answer.citations]
-    for snippet, source in zip(answer.code, answer.code_sources):
-        lines.append(f"\nCode ({snippet.language}) — {source}:{snippet.line_start}-{snippet.line_end}")
-        lines.append(snippet.code)
-    t = answer.timings
-    lines.append(f"\n[{answer.mode}, {answer.model}; retrieve {t['retrieve_ms']:.0f} ms, first token "
-                 f"{t['first_token_ms']:.0f} ms, total {t['total_ms']:.0f} ms, {t['tokens_per_s']} tok/s; "
-                 f"citation markers: {answer.markers_valid} valid, {answer.markers_invalid} removed, "
-                 f"{answer.markers_attributed} attributed]")
-    return "\n".join(lines)
 
 
 def cmd_eval(args) -> int:
@@ -200,7 +183,7 @@ def cmd_ui(args) -> int:
     try:
         launch(engine, host=args.host, port=args.port)
     except OSError as e:
-        raise IqaError(f"Cannot serve on {args.host}:{args.port} ({e}); pass --port with a free port.") from None
+        raise InputError(f"Cannot serve on {args.host}:{args.port} ({e}); pass --port with a free port.") from e
     return 0
 
 

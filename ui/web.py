@@ -14,8 +14,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")   # no calls home fro
 
 import gradio as gr  # noqa: E402
 
-from rag.errors import IqaError  # noqa: E402
-from rag.prompt import FENCED  # noqa: E402
+from rag import render  # noqa: E402
+from rag.prompt import split_code  # noqa: E402
 
 EXAMPLES = ["ROIAlign vs ROIPool?", "BN训练和推理有啥区别", "Why does Focal Loss down-weight easy examples?",
             "LoRA 的 rank 和 alpha 怎么设？"]
@@ -43,51 +43,13 @@ CSS = """
 
 
 def link_citations(text: str) -> str:
-    """[n] -> a link to source n, outside code blocks."""
-    out, pos = [], 0
-    for m in FENCED.finditer(text):
-        out += [CITATION.sub(_link, text[pos:m.start()]), m.group(0)]
-        pos = m.end()
-    return "".join(out) + CITATION.sub(_link, text[pos:])
+    """Note and model text for the chat: HTML shown as text, [n] -> a link to source n, code left alone."""
+    return "".join(part if is_code else CITATION.sub(_link, html.escape(part, quote=False))
+                   for part, is_code in split_code(text, inline=False))
 
 
 def _link(m: re.Match) -> str:
     return f"[[{m.group(1)}]](#src-{m.group(1)})"
-
-
-def sources_html(answer) -> str:
-    if answer is None:
-        return "<p class='iqa-empty'>Sources of the answer appear here.</p>"
-    parts = []
-    if answer.notice:
-        parts.append(f"<p class='iqa-note'>{html.escape(answer.notice)}</p>")
-    if answer.mode == "extractive":
-        parts.append("<p class='iqa-note'>Extractive answer: sentences quoted from the notes, no model text.</p>")
-    if answer.unsupported:
-        parts.append("<p class='iqa-note'>Unsupported: the answer cites no passage; these are the passages it drew on.</p>")
-    cited = [(c.n, c.chunk) for c in answer.citations] or [(h.rank, h.chunk) for h in answer.hits[:3]]
-    for n, chunk in cited:
-        quote = html.escape(chunk.text[:1200]) + ("…" if len(chunk.text) > 1200 else "")
-        parts.append(f"<details id='src-{n}' class='iqa-source'><summary><b>[{n}]</b> {html.escape(chunk.title)}"
-                     f"<br><code>{html.escape(chunk.location)}</code></summary><pre class='iqa-quote'>{quote}</pre></details>")
-    return "\n".join(parts)
-
-
-def code_markdown(answer) -> str:
-    if answer is None or not answer.code:
-        return ""
-    blocks = [f"**{src}:{s.line_start}-{s.line_end}** ({s.language})\n```{s.language}\n{s.code}\n```"
-              for s, src in zip(answer.code[:4], answer.code_sources[:4])]
-    return "\n\n".join(blocks)
-
-
-def answer_markdown(answer) -> str:
-    """The final answer with its numbered sources: what the `ask` API returns."""
-    lines = [answer.text, ""]
-    lines += [f"[{c.n}] {c.chunk.title} — {c.chunk.location}" for c in answer.citations]
-    if answer.notice:
-        lines.append(f"\n_{answer.notice}_")
-    return "\n".join(lines).strip()
 
 
 class ChatHandler:
@@ -99,36 +61,41 @@ class ChatHandler:
     def respond(self, message, history, k, retriever, mode):
         history = list(history or [])[-HISTORY_MESSAGES:]
         message = (message or "")[:MAX_MESSAGE_CHARS]
-        previous = [m["content"] for m in history if m.get("role") == "user"][-HISTORY_TURNS:]
-        history.append({"role": "user", "content": message})
-        history.append({"role": "assistant", "content": "…"})
-        yield history, sources_html(None), ""
+        previous = [html.unescape(m["content"]) for m in history if m.get("role") == "user"][-HISTORY_TURNS:]
+        history += [{"role": "user", "content": html.escape(message, quote=False)}, {"role": "assistant", "content": "…"}]
+        yield history, render.sources_html(None), ""
+        answer = None
+        for kind, value in self._answer(message, k=int(k), retriever=retriever, use_llm=(mode == "LLM"),
+                                        history=[p for p in previous if isinstance(p, str)]):
+            if kind == "answer":
+                answer = value
+                break
+            history[-1] = {"role": "assistant", "content": link_citations(value) if kind == "text" else html.escape(value)}
+            yield history, render.sources_html(None), ""
+        if answer is not None:
+            history[-1] = {"role": "assistant", "content": link_citations(render.marked_text(answer))}
+            yield history, render.sources_html(answer), render.code_markdown(answer)
+
+    def _answer(self, question: str, **kw):
+        """("text", growing answer) while streaming, then ("answer", Answer); ("error", sentence) on failure.
+
+        The chat and /ask both come through here, so a failure reads the same in both.
+        """
         try:
             with self.lock:
-                text, answer = "", None
-                for kind, value in self.engine.ask_stream(message, int(k), retriever, use_llm=(mode == "LLM"),
-                                                          history=[p for p in previous if isinstance(p, str)]):
+                text = ""
+                for kind, value in self.engine.ask_stream(question, **kw):
                     if kind == "token":
                         text += value
-                        history[-1] = {"role": "assistant", "content": text}
-                        yield history, sources_html(None), ""
+                        yield "text", text
                     else:
-                        answer = value
-            history[-1] = {"role": "assistant", "content": link_citations(answer.text)}
-            yield history, sources_html(answer), code_markdown(answer)
-        except IqaError as e:
-            history[-1] = {"role": "assistant", "content": f"⚠️ {e}"}
-            yield history, sources_html(None), ""
-        except Exception as e:  # a model or index failure must reach the user as text, not a stack trace
-            history[-1] = {"role": "assistant", "content": f"⚠️ Something went wrong: {type(e).__name__}: {e}"}
-            yield history, sources_html(None), ""
+                        yield "answer", value
+        except Exception as e:  # a model or index failure must reach the user as a sentence, not a stack trace
+            yield "error", render.error_text(e)
 
     def ask(self, question: str) -> str:
-        try:
-            with self.lock:
-                return answer_markdown(self.engine.ask(question or ""))
-        except IqaError as e:
-            return f"⚠️ {e}"
+        outcome = list(self._answer(question or ""))[-1]
+        return render.answer_markdown(outcome[1]) if outcome[0] == "answer" else outcome[1]
 
 
 def build_app(engine) -> gr.Blocks:
@@ -144,20 +111,21 @@ def build_app(engine) -> gr.Blocks:
                     clear = gr.Button("New chat")
                 gr.Examples(EXAMPLES, inputs=box)
             with gr.Column(scale=2):
-                gr.Markdown(f"**Model:** `{engine.model_name}` · **Embedder:** `{engine.store.manifest.embedder}` · "
+                gr.Markdown(f"**Model:** {html.escape(engine.model_name)} · "
+                            f"**Embedder:** {html.escape(engine.store.manifest.embedder)} · "
                             f"**Index:** {len(engine.store.chunks)} passages")
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, 10, value=engine.settings.k, step=1, label="Passages")
                     retriever = gr.Radio(["hybrid", "dense", "bm25"], value=engine.settings.retriever, label="Retriever")
                     mode = gr.Radio(["LLM", "Extractive"], value="LLM", label="Answer mode")
-                sources = gr.HTML(sources_html(None), label="Sources", elem_id="iqa-sources")
+                sources = gr.HTML(render.sources_html(None), label="Sources", elem_id="iqa-sources")
                 code = gr.Markdown(elem_id="iqa-code")
         inputs = [box, chat, k, retriever, mode]
         outputs = [chat, sources, code]
         for trigger in (box.submit, send.click):
             trigger(handler.respond, inputs, outputs, api_visibility="private", concurrency_id="engine") \
                 .then(lambda: "", None, box, api_visibility="private")
-        clear.click(lambda: ([], sources_html(None), ""), None, outputs, api_visibility="private")
+        clear.click(lambda: ([], render.sources_html(None), ""), None, outputs, api_visibility="private")
         gr.api(handler.ask, api_name="ask", concurrency_id="engine")
     return app
 

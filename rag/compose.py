@@ -1,0 +1,86 @@
+"""Stage 5: the model's text becomes an Answer: citations checked against the passages shown,
+uncited sentences attributed where one passage clearly holds them, code snippets listed.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import numpy as np
+
+from rag import prompt as promptlib
+from rag import text as textlib
+from rag.grounding import support, tidy
+from rag.schema import Answer, Citation, CodeRef, Markers
+from rag.scope import OUT_OF_SCOPE_MARGIN
+from rag.turn import Turn
+
+CODE_WORDS = re.compile(r"代码|实现|手写|手撕|写一下|怎么写|code|implement|snippet|pytorch|python", re.I)
+CODE_FROM_TOP = 3           # a question asking for code also gets the code of the best few hits
+NOT_COVERED = {"zh": "笔记中没有找到与这个问题相关的内容。", "en": "The notes do not cover this question."}
+
+
+def cross_language_chooser(turn: Turn, scope, embed, chinese_corpus: bool):
+    """Words first; a sentence in another script than its notes is matched by the multilingual vectors."""
+    lexical = promptlib.lexical_chooser(turn.passages)
+    hits = [p.hit for p in turn.passages]
+
+    def choose(sentence: str) -> int | None:
+        n = lexical(sentence)
+        if n or textlib.has_cjk(sentence) or not chinese_corpus or not hits:
+            return n
+        margins = scope.margins(hits, embed(sentence))
+        best = int(np.argmax(margins))
+        return turn.passages[best].n if margins[best] >= OUT_OF_SCOPE_MARGIN else None
+    return choose
+
+
+def margin_judge(turn: Turn, scope, embed):
+    """judge(sentence, passage texts) for grounding: the multilingual vectors across scripts."""
+    by_text = {p.hit.chunk.text: p.hit for p in turn.passages}
+
+    def judge(sentence: str, passages: list[str]) -> bool:
+        hits = [by_text[p] for p in passages if p in by_text]
+        return bool(hits) and float(np.max(scope.margins(hits, embed(sentence)))) >= OUT_OF_SCOPE_MARGIN
+    return judge
+
+
+def cite_check(turn: Turn, choose) -> str:
+    """The answer text tidied, with markers checked; turn.markers counts them."""
+    raw, notices = tidy(turn.raw) if turn.mode == "llm" else (turn.raw, [])
+    for notice in notices:
+        turn.note(notice)
+    written = len([n for n in promptlib.parse_markers(raw) if 1 <= n <= len(turn.passages)])
+    attributed, added = promptlib.attribute(raw, choose) if turn.mode == "llm" else (raw, 0)
+    text, _, invalid = promptlib.check_citations(attributed, len(turn.passages))
+    turn.markers = Markers(valid=written, invalid=invalid, attributed=added)
+    return text
+
+
+def code_refs(turn: Turn, cited: list[Citation]) -> list[CodeRef]:
+    """Code of the cited chunks; a question that asks for code also gets the top hits' code."""
+    chunks = [c.chunk for c in cited]
+    if turn.mode != "out_of_scope" and CODE_WORDS.search(turn.question):
+        chunks += [h.chunk for h in turn.hits[:CODE_FROM_TOP] if h.chunk not in chunks]
+    return [CodeRef(chunk.source, snippet) for chunk in chunks for snippet in chunk.code]
+
+
+def compose(turn: Turn, text: str, judge=None) -> Answer:
+    """The Answer for a turn whose final text is known; judge decides cross-script support."""
+    _, used, _ = promptlib.check_citations(text, len(turn.passages))
+    cited = [Citation(n, turn.passages[n - 1].hit.chunk) for n in used]
+    sentences = support(text, {p.n: p.hit.chunk.text for p in turn.passages}, judge) if turn.mode == "llm" else []
+    shown = [p.hit for p in turn.passages] or turn.hits
+    turn.timings["total_ms"] = round((time.perf_counter() - turn.started) * 1000, 1)
+    turn.timings.setdefault("first_token_ms", turn.timings["total_ms"])
+    turn.timings.setdefault("tokens_per_s", 0.0)
+    turn.timings.setdefault("prompt_tokens", 0)
+    answer = Answer(turn.question, text, cited, code_refs(turn, cited), shown, turn.model, turn.mode, turn.timings,
+                    turn.markers, " ".join(turn.notices), turn.query)
+    answer.sentences = sentences
+    return answer
+
+
+def declined(turn: Turn) -> str:
+    turn.mode, turn.model = "out_of_scope", "extractive"
+    return NOT_COVERED[turn.language]

