@@ -12,7 +12,7 @@ HERE = Path(__file__).parent
 INDEX = str(Path(tempfile.gettempdir()) / "iqa-bench-index")
 
 # 12 generation questions per model keep the whole run near 12 minutes (15 took 13 min).
-RUNS = [("ingest_bench.py",), ("retrieval_bench.py",), ("growth_bench.py",), ("generation_bench.py", "--n", "12")]
+RUNS = [("ingest_bench.py",), ("retrieval_bench.py",), ("growth_bench.py",), ("answer_bench.py", "--n", "12"), ("memory_bench.py",)]
 
 for script, *extra in RUNS:
     print(f"\n== {script}", flush=True)

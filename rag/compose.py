@@ -12,36 +12,39 @@ from rag import prompt as promptlib
 from rag import text as textlib
 from rag.grounding import support, tidy
 from rag.schema import Answer, Citation, CodeRef, Markers
-from rag.scope import OUT_OF_SCOPE_MARGIN
 from rag.turn import Turn
 
 CODE_WORDS = re.compile(r"代码|实现|手写|手撕|写一下|怎么写|code|implement|snippet|pytorch|python", re.I)
-CODE_FROM_TOP = 3           # a question asking for code also gets the code of the best few hits
+CODE_FROM_TOP = 3
+# An English sentence over Chinese passages is held by the passage it is closer to than to any neutral
+# background sentence. Cross-script cosines are low and jittery (a trailing " ." moved one by 0.025),
+# so any margin above the background counts here; unrelated sentences sit at -0.04 to -0.12.
+CROSS_SCRIPT_MARGIN = 0.0           # a question asking for code also gets the code of the best few hits
 NOT_COVERED = {"zh": "笔记中没有找到与这个问题相关的内容。", "en": "The notes do not cover this question."}
 
 
 def cross_language_chooser(turn: Turn, scope, embed, chinese_corpus: bool):
     """Words first; a sentence in another script than its notes is matched by the multilingual vectors."""
     lexical = promptlib.lexical_chooser(turn.passages)
-    hits = [p.hit for p in turn.passages]
+    bodies = [p.body for p in turn.passages]
 
     def choose(sentence: str) -> int | None:
         n = lexical(sentence)
-        if n or textlib.has_cjk(sentence) or not chinese_corpus or not hits:
+        if n or textlib.has_cjk(sentence) or not chinese_corpus or not bodies:
             return n
-        margins = scope.margins(hits, embed(sentence))
+        margins = scope.text_margins(bodies, embed(sentence))
         best = int(np.argmax(margins))
-        return turn.passages[best].n if margins[best] >= OUT_OF_SCOPE_MARGIN else None
+        return turn.passages[best].n if margins[best] >= CROSS_SCRIPT_MARGIN else None
     return choose
 
 
 def margin_judge(turn: Turn, scope, embed):
     """judge(sentence, passage texts) for grounding: the multilingual vectors across scripts."""
-    by_text = {p.hit.chunk.text: p.hit for p in turn.passages}
+    body_of = {p.hit.chunk.text: p.body for p in turn.passages}
 
     def judge(sentence: str, passages: list[str]) -> bool:
-        hits = [by_text[p] for p in passages if p in by_text]
-        return bool(hits) and float(np.max(scope.margins(hits, embed(sentence)))) >= OUT_OF_SCOPE_MARGIN
+        texts = [body_of.get(p, p) for p in passages]
+        return bool(texts) and float(np.max(scope.text_margins(texts, embed(sentence)))) >= CROSS_SCRIPT_MARGIN
     return judge
 
 

@@ -42,7 +42,7 @@ class Settings:
     # English questions over Chinese notes are also searched in Chinese, translated by this model:
     # "answer" reuses the answer model (one model in memory), "" turns translation off, or name a model.
     translate_model: str = "answer"
-    context_tokens: int = 500       # passage budget in the prompt: CPU prefill decides the wait
+    context_tokens: int = 220       # passage budget in the prompt: CPU prefill decides the wait (bench/RESULTS.md)
     max_tokens: int = 320
     temperature: float = 0.1
     n_ctx: int = 2048

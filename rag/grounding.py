@@ -50,6 +50,11 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def plain(sentence: str) -> str:
+    """The sentence without its markers: "A [1]." -> "A." """
+    return re.sub(r"\s+([.,;:!?。，；：！？])", r"\1", MARKER.sub("", sentence)).strip()
+
+
 def content_units(sentence: str) -> set[str]:
     return set(textlib.tokenize(MARKER.sub(" ", sentence)))
 
@@ -76,7 +81,7 @@ def support(text: str, passages: dict[int, str], judge=None) -> list[Sentence]:
             if not held:
                 verdict = False
             elif judge and not textlib.has_cjk(sentence) and textlib.has_cjk("".join(held)):
-                verdict = bool(judge(MARKER.sub("", sentence).strip(), held))
+                verdict = bool(judge(plain(sentence), held))
             else:
                 verdict = len(units & set().union(*map(content_units, held))) / len(units) >= SUPPORT_SHARE
         out.append(Sentence(a, b, cited, verdict))

@@ -59,7 +59,7 @@ def merge_sections(hits: list[Hit]) -> list[Hit]:
 
 def _merged(group: list[Hit]) -> Hit:
     parts = sorted((h.chunk for h in group), key=lambda c: c.start)
-    first, last = parts[0], parts[-1]
+    first = parts[0]
     chunk = Chunk(first.id, first.source, first.start, max(c.end for c in parts), first.line_start,
                   max(c.line_end for c in parts), first.heading, first.question,
                   "\n".join(c.text for c in parts), [s for c in parts for s in c.code])

@@ -7,6 +7,7 @@ ones (highest 0.017) -- bench/RESULTS.md.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import lru_cache
 from importlib import resources
 
@@ -15,7 +16,8 @@ import numpy as np
 from rag.schema import Hit
 
 OUT_OF_SCOPE_MARGIN = 0.02
-SCOPE_HITS = 3              # the coverage check looks at the best few passages, not only the first
+SCOPE_HITS = 3
+TEXT_VECTORS_CACHED = 256              # the coverage check looks at the best few passages, not only the first
 
 
 @lru_cache(maxsize=1)
@@ -30,13 +32,28 @@ class Scope:
     def __init__(self, store, embedder):
         self.store, self.embedder = store, embedder      # embedder: a callable returning the Embedder
         self._background = None
+        self._texts: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    def margins(self, hits: list[Hit], vector: np.ndarray) -> np.ndarray:
-        """For each hit: its cosine with vector minus that of the closest neutral background sentence."""
+    def _floor(self, vector: np.ndarray) -> float:
+        """The cosine of the closest neutral background sentence."""
         if self._background is None:
             self._background = self.embedder().embed_passages(background_sentences())
+        return float(np.max(self._background @ vector))
+
+    def margins(self, hits: list[Hit], vector: np.ndarray) -> np.ndarray:
+        """For each hit: its stored vector's cosine with vector, above the background floor."""
         rows = np.stack([self.store.vector(self.store.row[h.chunk.id]) for h in hits])
-        return rows @ vector - np.max(self._background @ vector)
+        return rows @ vector - self._floor(vector)
+
+    def text_margins(self, texts: list[str], vector: np.ndarray) -> np.ndarray:
+        """The same for texts embedded whole (what a model was shown, not a chunk's stored opening)."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._texts]
+        if missing:
+            self._texts.update(zip(missing, self.embedder().embed_passages(missing)))
+        while len(self._texts) > TEXT_VECTORS_CACHED:
+            self._texts.popitem(last=False)
+        rows = np.stack([self._texts[t] if t in self._texts else self.embedder().embed_passages([t])[0] for t in texts])
+        return rows @ vector - self._floor(vector)
 
     def coverage(self, hits: list[Hit], vector: np.ndarray) -> float:
         """How much closer the best of the top passages is to the query than any background sentence."""

@@ -51,7 +51,7 @@ def test_an_english_sentence_is_judged_by_the_given_margin():
         calls.append(sentence)
         return True
     assert supported("ROIAlign samples with bilinear interpolation [1].", {1: NOTE}, judge) == [True]
-    assert calls == ["ROIAlign samples with bilinear interpolation ."]
+    assert calls == ["ROIAlign samples with bilinear interpolation."]
 
 
 def test_the_run_scores_every_answer_and_writes_the_report(settings, monkeypatch, tmp_path):

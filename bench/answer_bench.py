@@ -1,0 +1,133 @@
+"""Answer quality and speed, this checkout against another one (e.g. the previous main), in one run.
+
+Each dev question is answered by this code in process and by the other checkout's `iqa ask --json`
+in a subprocess; both answers are scored by the same measures (eval/answers.py, rag/grounding.py),
+and this code's prompt is also sent straight to llama.cpp so iqa's overhead shows as a ratio.
+
+    git worktree add /tmp/old <commit>
+    python bench/answer_bench.py --index /tmp/iqa-bench-index --old /tmp/old --old-index /tmp/old-index --n 30
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+from common import dev_questions, machine, median, save
+
+from eval.answers import defects
+from eval.questions import Question
+from rag.backends.base import LLMBackend
+from rag.config import load_settings
+from rag.engine import Engine
+from rag.grounding import support
+from rag.scope import OUT_OF_SCOPE_MARGIN, background_sentences
+
+
+class Recording(LLMBackend):
+    """The answer model, keeping the last request so the same prompt can go to llama.cpp directly."""
+
+    def __init__(self, model):
+        self.model, self.name, self.n_ctx, self.last = model, model.name, model.n_ctx, None
+
+    def stream(self, request):
+        self.last = request
+        return self.model.stream(request)
+
+    def complete(self, messages, max_tokens=48):
+        return self.model.complete(messages, max_tokens)
+
+    def count_tokens(self, text):
+        return self.model.count_tokens(text)
+
+
+def raw_first_token(llama, messages, max_tokens) -> float:
+    """Seconds to the first token for the messages sent straight to llama-cpp-python, no cache."""
+    llama.reset()
+    t0 = time.perf_counter()
+    for chunk in llama.create_chat_completion(messages=messages, max_tokens=max_tokens, temperature=0.1,
+                                              top_p=0.9, repeat_penalty=1.1, stream=True):
+        if chunk["choices"][0]["delta"].get("content"):
+            return time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def judge_for(embedder):
+    """Cross-script support for both checkouts alike: passage closer than any background sentence."""
+    background = embedder.embed_passages(background_sentences())
+
+    def judge(sentence: str, passages: list[str]) -> bool:
+        q = embedder.embed_queries([sentence])[0]
+        return float(max(embedder.embed_passages(passages) @ q)) - float(max(background @ q)) >= OUT_OF_SCOPE_MARGIN
+    return judge
+
+
+def scored(q: Question, data: dict, judge) -> dict:
+    """The same measures for an answer from either checkout (its JSON form)."""
+    passages = {c["n"]: c["text"] for c in data["citations"]}
+    verdicts = [s.supported for s in support(data["answer"], passages, judge) if s.supported is not None]
+    return {"id": q.id, "question": q.question, "mode": data["mode"], "answer": data["answer"],
+            "relevant_citation": any(q.is_relevant(c["text"]) for c in data["citations"]),
+            "sentences": len(verdicts), "supported": sum(verdicts),
+            "defects": defects(data["answer"], q.question, data["mode"]),
+            "first_token_ms": data["timings"]["first_token_ms"], "total_ms": data["timings"]["total_ms"],
+            "prompt_tokens": data["timings"].get("prompt_tokens", 0)}
+
+
+def ask_other(root: str, index: str, question: str) -> dict:
+    env = dict(os.environ, PYTHONPATH=root)
+    out = subprocess.run([sys.executable, "-m", "ui.cli", "ask", question, "--index", index, "--json"],
+                         capture_output=True, text=True, env=env, cwd=root, check=True)
+    return json.loads(out.stdout)
+
+
+def summary(rows: list[dict]) -> dict:
+    llm = [r for r in rows if r["mode"] == "llm"]
+    out = {"n": len(rows), "relevant_citation": round(sum(r["relevant_citation"] for r in rows) / len(rows), 3),
+           "supported_sentences": round(sum(r["supported"] for r in rows) / max(1, sum(r["sentences"] for r in rows)), 3)}
+    for d in rows[0]["defects"]:
+        out[d] = sum(r["defects"][d] for r in rows)
+    out["median_first_token_s"] = round(median([r["first_token_ms"] for r in llm]) / 1000, 2)
+    out["median_total_s"] = round(median([r["total_ms"] for r in llm]) / 1000, 2)
+    out["median_prompt_tokens"] = median([r["prompt_tokens"] for r in llm])
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--index", required=True, help="index built by this checkout")
+    ap.add_argument("--old", help="another checkout to compare with")
+    ap.add_argument("--old-index", help="index built by that checkout")
+    ap.add_argument("--n", type=int, default=30)
+    args = ap.parse_args()
+    engine = Engine(load_settings(index_dir=args.index), log=lambda m: None)
+    model, why = engine.models.answer_model()
+    assert model is not None, why
+    recorder = Recording(model)
+    engine.models._loaded[engine.models._answer_key()] = recorder
+    judge = judge_for(engine.embedder())
+    questions = [Question(q["id"], q["question"], q["source"], q["anchors"]) for q in dev_questions()[: args.n]]
+    rows = {"now": [], "before": []}
+    raw = []
+    for i, q in enumerate(questions, start=1):
+        model.llama.reset()
+        answer = engine.ask(q.question)
+        rows["now"].append(scored(q, answer.to_dict(), judge))
+        if answer.mode == "llm":
+            raw.append((answer.timings["first_token_ms"] / 1000, raw_first_token(
+                model.llama, recorder.last.messages, engine.settings.max_tokens)))
+        if args.old:
+            rows["before"].append(scored(q, ask_other(args.old, args.old_index, q.question), judge))
+        print(f"{i}/{len(questions)} {q.id}", file=sys.stderr, flush=True)
+    table = {k: summary(v) for k, v in rows.items() if v}
+    table["now"]["raw_llama_median_first_token_s"] = round(median([r for _, r in raw]), 2)
+    table["now"]["first_token_ratio_to_raw"] = round(median([a / r for a, r in raw]), 3)
+    print(json.dumps(table, indent=1, ensure_ascii=False))
+    save("answers", {"machine": machine(), "summary": table, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
