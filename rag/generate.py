@@ -49,7 +49,8 @@ def generate(turn: Turn, model: LLMBackend, settings) -> Iterator[str]:
         if SENTENCE_END.search(piece) and trim_repetition("".join(pieces))[1]:
             break
     end = time.perf_counter()
-    turn.raw = drop_echoed_question(trim_repetition("".join(pieces))[0], turn.question).strip()
+    text = drop_echoed_question(trim_repetition("".join(pieces))[0], turn.question)
+    turn.raw = drop_echoed_headers(text, [promptlib.passage_header(p.hit.chunk) for p in turn.passages]).strip()
     turn.timings["first_token_ms"] = round(((first or end) - turn.started) * 1000, 1)
     span = end - (first or end)
     turn.timings["tokens_per_s"] = round(len(pieces) / span, 1) if len(pieces) > 1 and span > 0 else 0.0
@@ -67,6 +68,18 @@ def trim_repetition(text: str) -> tuple[str, bool]:
             return text[:a].rstrip(), True
         seen.add(key)
     return text, False
+
+
+def drop_echoed_headers(text: str, headers: list[str]) -> str:
+    """Small models copy a passage's "[n] heading" line into the answer; the heading is not an answer.
+
+        drop_echoed_headers("[1] 检测 › NMS\nNMS 删除重叠框 [1]。", ["检测 › NMS"]) -> "NMS 删除重叠框 [1]。"
+    """
+    for header in filter(None, headers):
+        h = re.escape(header)
+        text = re.sub(rf"^[ \t]*\[\d{{1,2}}\][ \t]*{h}[ \t]*(?:\[\d{{1,2}}\])?[ \t]*\n?", "", text, flags=re.M)
+        text = re.sub(rf"^[ \t]*{h}[ \t]*\n", "", text, flags=re.M)       # a line that is the heading alone
+    return text
 
 
 def drop_echoed_question(text: str, question: str) -> str:

@@ -14,7 +14,7 @@ from rag.text import CJK, is_english, split_sentences, tokenize
 FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\]|【(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)】")
 PASSAGE_MIN_TOKENS = 30     # a passage squeezed below this says too little to be worth its number
-FIRST_SHARE = 0.6           # of the passage budget, for the best section
+FIRST_SHARE = 0.7           # of the passage budget, for the best section
 OPENING_SENTENCES = 2
 
 
@@ -104,13 +104,17 @@ def select_passages(hits: list[Hit], budget_tokens: int, count=approx_tokens, qu
     return out
 
 
+def passage_header(chunk) -> str:
+    """What a passage is about: its heading path without the file's own name when it has headings."""
+    return " › ".join(chunk.heading[1:]) or chunk.title
+
+
 def build_messages(question: str, passages: list[Passage]) -> list[dict]:
-    sources = "\n\n".join(f"[{p.n}] {p.hit.chunk.title}\n{p.body}" for p in passages)
-    english = is_english(question)
-    rule = "Answer in English (translate from the notes); " if english else "用中文，"
-    user = template("user").format(sources=sources, question=question.strip(), language_rule=rule)
-    system = template("system").strip() + ("\nThe question is in English: write the answer in English." if english else "")
-    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    """Chinese instructions for Chinese questions; English ones (and an English answer) for English."""
+    sources = "\n\n".join(f"[{p.n}] {passage_header(p.hit.chunk)}\n{p.body}" for p in passages)
+    suffix = "_en" if is_english(question) else ""
+    user = template(f"user{suffix}").format(sources=sources, question=question.strip())
+    return [{"role": "system", "content": template(f"system{suffix}").strip()}, {"role": "user", "content": user}]
 
 
 # Code is data: markers are looked for in prose only, never inside fenced or inline code.

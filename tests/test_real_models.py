@@ -67,3 +67,17 @@ def test_english_answer_sentences_are_attributed_to_chinese_notes(real_index, re
     assert answer.markers.attributed == 1
     assert "interpolation to sample feature values [" in answer.text and answer.text.endswith("nice today.")
     assert answer.citations[0].chunk.source == "detection.md"
+
+
+def test_answer_evaluation_with_the_small_model(real_index, real_embedder, small_llm, iqa_home):
+    from eval.answer_run import score, summary
+    from eval.questions import Question
+    engine = Engine(Settings(home=iqa_home, index_dir=real_index), embedder=real_embedder, llm=small_llm,
+                    log=lambda m: None)
+    rows = [score(engine, Question("r1", "ROIAlign 和 ROIPool 有什么区别？", "detection.md", ["双线性插值"])),
+            score(engine, Question("r2", "BN 推理时用什么统计量", "scraped.txt", ["训练阶段累计的全局统计量"]))]
+    s = summary(rows)
+    assert s["n"] == 2 and s["relevant_citation"] == 1.0, rows
+    assert s["decline_appended"] == s["bare_marker"] == s["cut_mid_sentence"] == s["declined_covered"] == 0, rows
+    assert s["median_prompt_tokens"] > 0 and s["median_first_token_ms"] > 0
+    assert all(r["sentences"] >= 1 for r in rows), rows

@@ -7,7 +7,7 @@ from rag.backends.pool import ModelPool
 from rag.compose import code_refs, compose, cite_check
 from rag.config import Settings
 from rag.errors import InputError, ModelUnavailable
-from rag.generate import drop_echoed_question, generate, passage_budget, trim_repetition
+from rag.generate import drop_echoed_headers, drop_echoed_question, generate, passage_budget, trim_repetition
 from rag.prepare import is_follow_up, prepare
 from rag.schema import Chunk, CodeSnippet, Hit, Passage
 from rag.turn import Turn
@@ -72,6 +72,14 @@ def test_generation_stops_at_a_repeated_sentence_and_drops_an_echo():
     pieces = list(generate(turn, looping, Settings()))
     assert turn.raw == "NMS 按分数保留框 [1]。删除重叠框 [1]。"
     assert len("".join(pieces)) < len(looping.script) / 2        # it stopped early, not after the whole loop
+
+
+def test_echoed_passage_headings_are_dropped_but_not_the_words_elsewhere():
+    headers = ["检测 › NMS"]
+    assert drop_echoed_headers("[1] 检测 › NMS\nNMS 删除重叠框 [1]。", headers) == "NMS 删除重叠框 [1]。"
+    assert drop_echoed_headers("[2] 检测 › NMS 按分数排序 [2]。", headers) == "按分数排序 [2]。"
+    assert drop_echoed_headers("检测 › NMS\n答 [1]。", headers) == "答 [1]。"
+    assert drop_echoed_headers("先看检测 › NMS 的步骤 [1]。", headers) == "先看检测 › NMS 的步骤 [1]。"
 
 
 def test_the_backend_receives_the_passages_not_only_the_prompt():
