@@ -34,15 +34,16 @@ class Question:
 
 def load_questions(path: Path) -> list[Question]:
     """Parse the file; every bad line is reported with its number in one error."""
-    if not path.is_file():
-        raise InputError(f"Question file {path} does not exist; pass a .jsonl file of labelled questions.")
     questions, problems, seen = [], [], set()
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
             q = _parse(json.loads(line), n)
-        except (json.JSONDecodeError, ValueError, TypeError) as e:
+        except json.JSONDecodeError as e:
+            problems.append(f"line {n}: not JSON ({e.msg} at column {e.colno})")
+            continue
+        except (ValueError, TypeError) as e:
             problems.append(f"line {n}: {e}")
             continue
         if q.id in seen:
@@ -54,6 +55,25 @@ def load_questions(path: Path) -> list[Question]:
     if not questions:
         raise InputError(f"{path} holds no questions.")
     return questions
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text (a BOM is fine), or one sentence saying why it is not."""
+    if path.is_dir():
+        raise InputError(f"Question file {path} is a folder; pass a .jsonl file of labelled questions.")
+    if not path.is_file():
+        raise InputError(f"Question file {path} does not exist; pass a .jsonl file of labelled questions.")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise InputError(f"Question file {path} cannot be read ({e.strerror or e}).") from e
+    if b"\x00" in data[:8192]:
+        raise InputError(f"Question file {path} is binary, not JSON lines; pass a .jsonl file of labelled questions.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise InputError(f"Question file {path} is not UTF-8 text (line {line}); save it as UTF-8 JSON lines.") from e
 
 
 def _parse(obj, line: int) -> Question:

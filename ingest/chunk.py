@@ -20,12 +20,13 @@ BUDGET_TOKENS = 320      # multilingual-e5-small reads 512; keep room for the he
 MIN_TAIL_TOKENS = 60     # a smaller last piece joins the chunk before it
 PYTHON_HINT = re.compile(r"^\s*(def|class|import|from)\s+\w", re.M)
 CJK_OR_WORD = re.compile(rf"{textlib.CJK.pattern}|[A-Za-z0-9_]+")
+LATIN_RUN = re.compile(r"[A-Za-z0-9_]+")
 
 
 def est_tokens(s: str) -> int:
     """Rough XLM-R token count: one per CJK character, about 1.3 per Latin word."""
     cjk = len(textlib.CJK.findall(s))
-    latin = len(re.findall(r"[A-Za-z0-9_]+", s))
+    latin = len(LATIN_RUN.findall(s))
     return cjk + int(latin * 1.3) + 1
 
 
@@ -53,9 +54,12 @@ def code_regions(clean: str, markdown: bool) -> list[tuple[int, int, str]]:
 
 def section_units(sec: Section, doc: Mapped, regions, lines: LineIndex) -> list[Unit]:
     units, pos = [], sec.body_start
-    for a, b, lang in regions:
-        if b <= sec.body_start or a >= sec.end:
-            continue
+    # regions are sorted and disjoint: start at the first one ending inside this section, rather than
+    # walking every region of the file for every section.
+    first = bisect.bisect_right(regions, sec.body_start, key=lambda region: region[1])
+    for a, b, lang in regions[first:]:
+        if a >= sec.end:
+            break
         a, b = max(a, sec.body_start), min(b, sec.end)
         units += _prose_units(doc.text, pos, a)
         units.append(_code_unit(doc, a, b, lang, lines))
@@ -73,13 +77,35 @@ def _prose_units(clean: str, a: int, b: int) -> list[Unit]:
 def _split_long(clean: str, a: int, b: int) -> list[Unit]:
     """A sentence over the budget is cut at word boundaries near the budget."""
     out = []
-    while est_tokens(clean[a:b]) > BUDGET_TOKENS:
-        cut = a + textlib.cut_at_word(clean[a:b], BUDGET_TOKENS)
+    # est_tokens gives at most 1.3 per character + 1: most sentences need no count at all.
+    remaining = _TokensFrom(clean, a, b) if 1.3 * (b - a) + 1 > BUDGET_TOKENS else lambda _: 0
+    while remaining(a) > BUDGET_TOKENS:
+        # cut_at_word reads at most limit + 32 characters: a window of twice the budget gives the
+        # same cut without copying the rest of a megabyte line on every step.
+        cut = a + textlib.cut_at_word(clean[a:min(b, a + 2 * BUDGET_TOKENS)], BUDGET_TOKENS)
         out.append(Unit(a, cut, clean[a:cut]))
         a = cut
     if clean[a:b].strip():
         out.append(Unit(a, b, clean[a:b]))
     return out
+
+
+class _TokensFrom:
+    """est_tokens(clean[a:b]) for any a in [start, b), from one scan of the sentence.
+
+    Recounting the rest of the sentence after every cut made one long line (a minified page, a base64
+    image) quadratic. CJK characters and Latin runs are found once; a count is then two bisections. A
+    run the cut falls inside still counts once, as the slice's own findall would count its tail.
+    """
+
+    def __init__(self, clean: str, start: int, b: int):
+        self.cjk = [m.start() for m in textlib.CJK.finditer(clean, start, b)]
+        self.run_ends = [m.end() for m in LATIN_RUN.finditer(clean, start, b)]
+
+    def __call__(self, a: int) -> int:
+        cjk = len(self.cjk) - bisect.bisect_left(self.cjk, a)
+        latin = len(self.run_ends) - bisect.bisect_right(self.run_ends, a)
+        return cjk + int(latin * 1.3) + 1
 
 
 def _code_unit(doc: Mapped, a: int, b: int, lang: str, lines: LineIndex) -> Unit:

@@ -20,6 +20,10 @@ class Mapped:
     starts: list[int] = field(default_factory=list)     # clean start of each segment
     segments: list[tuple[int, int, bool]] = field(default_factory=list)  # raw start, raw end, literal
     parent: "Mapped | None" = None
+    # Pieces wait here until finish(): `self.text += piece` copies the whole text every time, which
+    # made a page of many small segments (a big HTML table) quadratic.
+    _pieces: list[str] = field(default_factory=list, repr=False)
+    _length: int = 0
 
     def keep(self, a: int, b: int, source: str) -> None:
         if b > a:
@@ -30,9 +34,14 @@ class Mapped:
             self._add(piece, a, b, False)
 
     def _add(self, piece: str, a: int, b: int, literal: bool) -> None:
-        self.starts.append(len(self.text))
+        self.starts.append(self._length)
         self.segments.append((a, b, literal))
-        self.text += piece
+        self._pieces.append(piece)
+        self._length += len(piece)
+
+    def finish(self) -> "Mapped":
+        self.text, self._pieces = self.text + "".join(self._pieces), []
+        return self
 
     def to_raw(self, offset: int, end: bool = False) -> int:
         """Raw offset of a clean offset; for `end`, the end of the character before it."""
@@ -56,11 +65,12 @@ def _build(text: str, ops) -> Mapped:
             out.keep(op[1], op[2], text)
         else:
             out.emit(op[1], op[2], op[3])
-    return out
+    return out.finish()
 
 
 # --- HTML documents ---------------------------------------------------------------
 TAG = re.compile(r"<!--.*?-->|<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>", re.S)
+TAG_ONLY = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>")
 DROP_ELEMENTS = {"head", "script", "style", "nav", "header", "footer", "aside", "noscript", "form", "svg"}
 BLOCK = {"p", "div", "br", "li", "tr", "ul", "ol", "table", "section", "article", "pre", "blockquote",
          "h1", "h2", "h3", "h4", "h5", "h6", "hr", "dt", "dd"}
@@ -69,7 +79,7 @@ BLOCK = {"p", "div", "br", "li", "tr", "ul", "ol", "table", "section", "article"
 def html_to_text(raw: str) -> Mapped:
     """Tags out, block tags become newlines, headings become markdown headings, <pre> becomes a fence."""
     ops, pos, skip_until = [], 0, None
-    for m in TAG.finditer(raw):
+    for m in _tags(raw):
         closing, name = m.group(1), (m.group(2) or "").lower()
         if skip_until:
             if closing and name == skip_until:
@@ -90,6 +100,16 @@ def html_to_text(raw: str) -> Mapped:
     return _build(raw, ops)
 
 
+def _tags(raw: str):
+    """TAG's matches, without rescanning the rest of the page from every unclosed '<!--' or '<p'.
+
+    No match can run past the last '-->' (comments) or the last '>' (tags), so the scan stops there.
+    """
+    split = raw.rfind("-->") + 3 if "-->" in raw else 0
+    yield from TAG.finditer(raw, 0, split)
+    yield from TAG_ONLY.finditer(raw, split, raw.rfind(">") + 1)
+
+
 def _text_ops(raw: str, a: int, b: int):
     """Literal text, with entities decoded (a decoded entity is a synthesized piece)."""
     for m in re.finditer(r"&#?\w+;|[^&]+|&", raw[a:b]):
@@ -104,21 +124,26 @@ def _text_ops(raw: str, a: int, b: int):
 FENCE = re.compile(r"^\s*(```|~~~)")
 HTML_HEADING = re.compile(r"^\s*<h([1-6])[^>]*>(.*?)</h\1>\s*$", re.I)
 INLINE_TAG = re.compile(r"</?(font|span|div|center|b|i|u|strong|em|sup|sub|br|p|a|img|table|tr|td|th|tbody|thead)\b[^>]*/?>", re.I)
-MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-MD_LINK = re.compile(r"\[([^\]]+)\]\((?:https?://|#|\.{0,2}/)[^)]*\)")
+# Link and image text stops at the next '[' too: "![![![…" would otherwise rescan up to the same ']'
+# from every '['. (Nested brackets never matched as links anyway: the ']' after them is not '('.)
+MD_IMAGE = re.compile(r"!\[[^\[\]]*\]\([^)]*\)")
+MD_LINK = re.compile(r"\[([^\[\]]+)\]\((?:https?://|#|\.{0,2}/)[^)]*\)")
 URL = re.compile(r"(?:https?://|www\.)[^\s)\]，。,；;]+")
 TOC_HEADING = re.compile(r"^\s*(#{1,6}\s*)?(目录|目录先行|table of contents|contents)\s*[:：]?\s*$", re.I)
-TOC_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s*\[.*\]\(#.*\)\s*$")
+# Possessive leading blanks and atomic first-occurrence groups (same lines match) keep a long line
+# from being rescanned once per blank or per repeated word: these patterns run on every line.
+TOC_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s*\[(?>.*?\]\(#).*\)\s*$")
 JUNK_LINE = re.compile(
-    r"^\s*(?:[•·]\s*)?(?:"
+    r"^\s*+(?:[•·]\s*+)?(?:"
     r"当前位置[:：].*|.*首页\s*>.*|"
     r"(?:点赞|评论|收藏|分享|举报|关注|全部评论|更多|打赏|转发)(?:\s*\d+)?|"
     r"(?:点赞\s*)?(?:评论\s*)?收藏\s*分享|"
     r"\d{1,6}|stars?|rank\s+[\d,]+.*|language|created .* ago|updated .* ago|reviews|"
     r"there are no reviews yet.*|repository details|牛客网|牛客企业服务|"
-    r".*关注.*公众号.*|.*欢迎.*star.*|.*扫码.*|.*技术交流群.*|.*知乎[:：].*"
+    r"(?>.*?关注).*公众号.*|(?>.*?欢迎).*star.*|.*扫码.*|.*技术交流群.*|.*知乎[:：].*"
     r")\s*$", re.I)
 GLUED_QUESTION = re.compile(r"(?<=[^\d\s.，。、])\d{1,2}\.\s?(?=[^\n]*" + CJK.pattern + r")[^\d\s][^\n]{1,80}$")
+GLUED_REACH = 90         # a glued question is at most 86 characters long and ends the line
 TAIL_MARKER = re.compile(r"^\s*(相关推荐|推荐阅读|相关文章|创作者周榜|热门推荐|猜你喜欢|相关阅读)\s*[:：]?\s*$")
 
 
@@ -159,7 +184,8 @@ def _line_ops(text: str, plain: bool = False):
         in_toc = False
         if TOC_ITEM.match(line) or JUNK_LINE.match(line):
             continue
-        glued = GLUED_QUESTION.search(line) if plain else None
+        # Searching only the line's end gives the same match without a scan to the end from every digit.
+        glued = GLUED_QUESTION.search(line, max(0, len(line) - GLUED_REACH)) if plain else None
         if glued:          # "print(x)3. 什么是注意力机制?" -> two lines
             yield from _inline_ops(line[:glued.start()], a)
             yield ("emit", "\n", a + glued.start(), a + glued.start())
@@ -190,9 +216,9 @@ def _inline_ops(line: str, offset: int):
 
 def _strip_spans(line: str, a: int, b: int, offset: int):
     drops = []
-    for pattern in (INLINE_TAG, MD_IMAGE, URL):
-        drops += [m.span() for m in pattern.finditer(line, a, b)]
-    for m in MD_LINK.finditer(line, a, b):       # keep the link text, drop brackets and target
+    for pattern, close in ((INLINE_TAG, ">"), (MD_IMAGE, ")"), (URL, "")):
+        drops += [m.span() for m in _upto(pattern, line, a, b, close)]
+    for m in _upto(MD_LINK, line, a, b, ")"):       # keep the link text, drop brackets and target
         drops += [(m.start(), m.start(1)), (m.end(1), m.end())]
     pos = a
     for s, e in sorted(drops):
@@ -202,3 +228,10 @@ def _strip_spans(line: str, a: int, b: int, offset: int):
         elif e > pos:
             pos = e
     yield ("keep", offset + pos, offset + b)
+
+
+def _upto(pattern: re.Pattern, line: str, a: int, b: int, close: str):
+    """pattern's matches in line[a:b] when each ends with `close`: searching only up to the last `close`
+    finds the same matches, and an opener with none after it no longer scans to the end of the line."""
+    end = line.rfind(close, a, b) + len(close) if close else b
+    return pattern.finditer(line, a, end) if end > a else iter(())

@@ -10,8 +10,10 @@ import re
 from rag.text import CJK
 
 FENCE_OPEN = re.compile(r"^[ \t]*(```|~~~)[ \t]*([\w+#.-]*)[^\n]*$", re.M)
+# "for x … in …:" takes the first " in " atomically (the same lines match): retrying every " in " of a
+# long line, each with a scan for ':', was quadratic.
 CODE_START = re.compile(
-    r"^\s*(import \w|from [\w.]+ import |def \w+\(|class \w+[(:]|@\w+|for \w.* in .+:|while .+:|if .+:|"
+    r"^\s*(import \w|from [\w.]+ import |def \w+\(|class \w+[(:]|@\w+|for \w(?>.*? in ).+:|while .+:|if .+:|"
     r"elif .+:|else:|try:|except\b|with .+:|return\b|print\(|raise |assert |"
     r"[\w.\[\]]+(, *[\w.]+)* *[-+*/]?= *\S|[\w.]+\(.*\)\s*$|#)")
 STRING = re.compile(r"(['\"]).*?\1")

@@ -7,13 +7,13 @@ from pathlib import PurePosixPath
 from ingest import structure
 from ingest.chunk import LineIndex, chunk_section, code_regions
 from ingest.clean import clean
-from ingest.load import RawFile, Skip, decode
+from ingest.load import RawFile, Skip, decode_bytes
 from rag.schema import Chunk
 
 
 # Bump when cleaning, structure or chunking changes: the next ingest re-parses every file
 # (vectors are still reused for passages whose text did not change).
-PARSER_VERSION = "5"
+PARSER_VERSION = "6"
 
 
 @dataclass
@@ -23,13 +23,16 @@ class Parsed:
     encoding: str
     sections: list[structure.Section]
     chunks: list[Chunk]
+    replaced: int = 0       # undecodable byte sequences read as U+FFFD
 
 
 def parse(raw_file: RawFile) -> Parsed | Skip:
-    text, encoding = decode(raw_file.data)
-    if text is None:
-        return Skip(raw_file.source, encoding)
-    return parse_text(raw_file.source, text, encoding)
+    decoded = decode_bytes(raw_file.data)
+    if decoded.text is None:
+        return Skip(raw_file.source, decoded.encoding)
+    parsed = parse_text(raw_file.source, decoded.text, decoded.encoding)
+    parsed.replaced = decoded.replaced
+    return parsed
 
 
 def parse_text(source: str, raw: str, encoding: str = "utf-8") -> Parsed:

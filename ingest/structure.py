@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 FENCE = re.compile(r"^\s*(```|~~~)")
-MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+MD_HEADING_START = re.compile(r"(#{1,6})\s")
 TAGGED_QUESTION = re.compile(r"^\s*(问题\s*\d+\s*[:：.、]|【[一二三四五六七八九十百\d]+】|Q\s*\d*\s*[:：.]|题目\s*\d+\s*[:：])\s*\S")
 NUMBERED = re.compile(r"^\s*(\d{1,3})\s*[.、．]\s*(\S.*)$")
 NUMBERED_QUESTION = re.compile(r"^\s*\d{1,3}\s*[.、．]\s*[^\n?？]{2,80}?[?？]")
@@ -42,11 +42,27 @@ def find_headings(text: str, markdown: bool, strong=lambda start: False) -> list
     """(line start, line end, level, title) of section headings."""
     lines = [(a, b, s) for a, b, s, fenced in _lines(text) if not fenced]
     if markdown:
-        heads = [(a, b, len(m.group(1)), m.group(2).strip("* ")) for a, b, s in lines
-                 if (m := MD_HEADING.match(s))]
+        heads = [(a, b, h[0], h[1].strip("* ")) for a, b, s in lines if (h := md_heading(s))]
         tagged = [h for h in heads if strong(h[0])]
         return tagged or heads
     return _plain_headings(lines)
+
+
+def md_heading(line: str) -> tuple[int, str] | None:
+    """(level, title) of a '#' heading line, as the regex ^(#{1,6})\\s+(.+?)\\s*#*\\s*$ reads it.
+
+    The regex retried its lazy title at every character, scanning the blanks and '#'s after it each
+    time: quadratic on a long run of spaces. Stripping the closing blanks, '#'s, blanks is one pass.
+    """
+    m = MD_HEADING_START.match(line)
+    if not m:
+        return None
+    rest = line[m.end() - 1:]
+    body = rest.lstrip()
+    if not body:                         # "##   ": the regex's title is one of the blanks
+        return (len(m.group(1)), rest[-1]) if len(rest) > 1 else None
+    kept = len(body.rstrip().rstrip("#").rstrip())
+    return len(m.group(1)), body[:max(1, kept)]
 
 
 def _plain_headings(lines):
@@ -73,20 +89,25 @@ def _numbered_questions(lines):
 
 
 def _numbered_chain(lines):
-    """The longest run 1, 2, 3, … of short, title-like numbered lines (answer lists restart and lose)."""
+    """The longest run 1, 2, 3, … of short, title-like numbered lines (answer lists restart and lose).
+
+    Each '1' starts a chain that takes the next 2, then the next 3, …; the first longest chain wins.
+    Chains waiting for the same number take the same lines from then on and end equally long, so only
+    the earliest is kept: one pass instead of one pass per '1' (quadratic on a long numbered list).
+    """
     candidates = [(int(m.group(1)), a, b, s.strip()) for a, b, s in lines
                   if (m := NUMBERED.match(s)) and len(s) <= 80 and not s.rstrip().endswith(("。", "；", ";", "，"))]
-    best: list = []
-    for i, (n, *_rest) in enumerate(candidates):
-        if n != 1:
+    waiting: dict[int, list] = {}          # number wanted next -> the earliest chain wanting it
+    for cand in candidates:
+        chain = [cand] if cand[0] == 1 else waiting.pop(cand[0], None)
+        if chain is None:
             continue
-        chain, want = [candidates[i]], 2
-        for cand in candidates[i + 1:]:
-            if cand[0] == want:
-                chain.append(cand)
-                want += 1
-        if len(chain) > len(best):
-            best = chain
+        if chain[0] is not cand:
+            chain.append(cand)
+        want = cand[0] + 1
+        if want not in waiting or chain[0][1] < waiting[want][0][1]:
+            waiting[want] = chain
+    best = max(waiting.values(), key=len, default=[])      # lengths differ: each is its wanted number - 1
     return [(a, b, 2, s) for _, a, b, s in best] if len(best) >= 3 else []
 
 
