@@ -68,8 +68,12 @@ def judge_for(embedder):
 def scored(q: Question, data: dict, judge) -> dict:
     """The same measures for an answer from either checkout (its JSON form)."""
     passages = {c["n"]: c["text"] for c in data["citations"]}
-    verdicts = [s.supported for s in support(data["answer"], passages, judge) if s.supported is not None]
-    return {"id": q.id, "question": q.question, "mode": data["mode"], "answer": data["answer"],
+    sentences = support(data["answer"], passages, judge)
+    verdicts = [s.supported for s in sentences if s.supported is not None]
+    marked = data["answer"]
+    for s in sorted(sentences, key=lambda s: -s.end):
+        marked = marked[:s.end] + ("†" if s.supported is False else "") + marked[s.end:]
+    return {"id": q.id, "question": q.question, "mode": data["mode"], "answer": marked,
             "relevant_citation": any(q.is_relevant(c["text"]) for c in data["citations"]),
             "sentences": len(verdicts), "supported": sum(verdicts),
             "defects": defects(data["answer"], q.question, data["mode"]),
@@ -77,11 +81,32 @@ def scored(q: Question, data: dict, judge) -> dict:
             "prompt_tokens": data["timings"].get("prompt_tokens", 0)}
 
 
-def ask_other(root: str, index: str, question: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=root)
-    out = subprocess.run([sys.executable, "-m", "ui.cli", "ask", question, "--index", index, "--json"],
-                         capture_output=True, text=True, env=env, cwd=root, check=True)
-    return json.loads(out.stdout)
+# Runs inside the other checkout: one engine answers question after question (a JSON line each way).
+OTHER = """
+import json, sys
+from rag.config import load_settings
+try:
+    from rag.engine import Engine
+except ImportError:                      # before the engine was split into stages
+    from rag.answer import Engine
+engine = Engine(load_settings(index_dir=sys.argv[1]), log=lambda m: None)
+for line in sys.stdin:
+    print(json.dumps(engine.ask(json.loads(line)).to_dict(), ensure_ascii=False), flush=True)
+"""
+
+
+class OtherCheckout:
+    """The other checkout's engine in a subprocess (its own code on PYTHONPATH), asked one question at a time."""
+
+    def __init__(self, root: str, index: str):
+        env = dict(os.environ, PYTHONPATH=root)
+        self.proc = subprocess.Popen([sys.executable, "-c", OTHER, index], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env=env, cwd=root)
+
+    def ask(self, question: str) -> dict:
+        self.proc.stdin.write(json.dumps(question, ensure_ascii=False) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
 
 
 def summary(rows: list[dict]) -> dict:
@@ -112,6 +137,7 @@ def main() -> None:
     questions = [Question(q["id"], q["question"], q["source"], q["anchors"]) for q in dev_questions()[: args.n]]
     rows = {"now": [], "before": []}
     raw = []
+    other = OtherCheckout(args.old, args.old_index) if args.old else None
     for i, q in enumerate(questions, start=1):
         model.llama.reset()
         answer = engine.ask(q.question)
@@ -119,8 +145,8 @@ def main() -> None:
         if answer.mode == "llm":
             raw.append((answer.timings["first_token_ms"] / 1000, raw_first_token(
                 model.llama, recorder.last.messages, engine.settings.max_tokens)))
-        if args.old:
-            rows["before"].append(scored(q, ask_other(args.old, args.old_index, q.question), judge))
+        if other:
+            rows["before"].append(scored(q, other.ask(q.question), judge))
         print(f"{i}/{len(questions)} {q.id}", file=sys.stderr, flush=True)
     table = {k: summary(v) for k, v in rows.items() if v}
     table["now"]["raw_llama_median_first_token_s"] = round(median([r for _, r in raw]), 2)

@@ -30,7 +30,7 @@ class Sentence:
     start: int                  # offsets into the answer text
     end: int
     cited: list[int]
-    supported: bool | None      # None: too short to judge, or a decline
+    supported: bool | None      # None: too short to judge, a label ending in a colon, or a decline
 
     def to_dict(self) -> dict:
         return {"start": self.start, "end": self.end, "cited": self.cited, "supported": self.supported}
@@ -59,6 +59,11 @@ def content_units(sentence: str) -> set[str]:
     return set(textlib.tokenize(MARKER.sub(" ", sentence)))
 
 
+def is_label(sentence: str) -> bool:
+    """"原理说明：" or "Steps:" introduce what follows and claim nothing themselves."""
+    return plain(sentence).rstrip("*").endswith((":", "："))
+
+
 def is_decline(sentence: str) -> bool:
     return any(p in sentence for p in DECLINE_PHRASES)
 
@@ -76,7 +81,7 @@ def support(text: str, passages: dict[int, str], judge=None) -> list[Sentence]:
         cited = [n for n in dict.fromkeys(parse_markers(sentence)) if n in passages]
         units = content_units(sentence)
         verdict = None
-        if len(units) >= MIN_UNITS and not is_decline(sentence):
+        if len(units) >= MIN_UNITS and not is_decline(sentence) and not is_label(sentence):
             held = [passages[n] for n in cited]
             if not held:
                 verdict = False
