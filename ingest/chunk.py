@@ -110,17 +110,25 @@ class _TokensFrom:
 
 def _code_unit(doc: Mapped, a: int, b: int, lang: str, lines: LineIndex) -> Unit:
     block = doc.text[a:b]
+    fenced = block.lstrip().startswith(("```", "~~~"))
     inner_a, inner_b = a, b
-    if block.lstrip().startswith(("```", "~~~")):            # drop the fences from the snippet
-        inner_a = a + block.find("\n") + 1
-        last = block.rstrip().rfind("\n")
-        inner_b = a + last + 1 if last > block.find("\n") else b
+    if fenced:                                                # drop the fences from the snippet
+        opening_end = block.find("\n")
+        inner_a = a + opening_end + 1 if opening_end >= 0 else b     # a lone fence line holds no code
+        body = block.rstrip()
+        last = body.rfind("\n")
+        closed = opening_end >= 0 and body[last + 1:].lstrip().startswith(("```", "~~~"))
+        inner_b = a + last + 1 if closed else b
+    while inner_b > inner_a and doc.text[inner_b - 1].isspace():   # the snippet ends at its last character
+        inner_b -= 1
     code = restore(doc.text[inner_a:inner_b])
+    text = block if fenced else code + "\n"
+    if not code.strip():
+        return Unit(a, b, text)
     if lang == "text" and PYTHON_HINT.search(code):
         lang = "python"
-    ra, rb = doc.to_raw(inner_a), doc.to_raw(max(inner_a, inner_b - 1), end=True)
+    ra, rb = doc.to_raw(inner_a), doc.to_raw(inner_b, end=True)
     snippet = CodeSnippet(lang, code, ra, rb, lines.line(ra), lines.line(max(ra, rb - 1)))
-    text = block if block.lstrip().startswith(("```", "~~~")) else code + "\n"
     return Unit(a, b, text, snippet)
 
 
