@@ -127,6 +127,7 @@ def main() -> None:
     ap.add_argument("--old", help="another checkout to compare with")
     ap.add_argument("--old-index", help="index built by that checkout")
     ap.add_argument("--n", type=int, default=30)
+    ap.add_argument("--old-n", type=int, default=None, help="compare with the other checkout on the first N only")
     args = ap.parse_args()
     engine = Engine(load_settings(index_dir=args.index), log=lambda m: None)
     model, why = engine.models.answer_model()
@@ -145,10 +146,13 @@ def main() -> None:
         if answer.mode == "llm":
             raw.append((answer.timings["first_token_ms"] / 1000, raw_first_token(
                 model.llama, recorder.last.messages, engine.settings.max_tokens)))
-        if other:
+        if other and i <= (args.old_n or args.n):
             rows["before"].append(scored(q, other.ask(q.question), judge))
         print(f"{i}/{len(questions)} {q.id}", file=sys.stderr, flush=True)
+        save("answers", {"machine": machine(), "rows": rows, "raw_first_token_s": raw})   # kept if stopped early
     table = {k: summary(v) for k, v in rows.items() if v}
+    if rows["before"] and len(rows["before"]) < len(rows["now"]):
+        table["now, same questions as before"] = summary(rows["now"][: len(rows["before"])])
     table["now"]["raw_llama_median_first_token_s"] = round(median([r for _, r in raw]), 2)
     table["now"]["first_token_ratio_to_raw"] = round(median([a / r for a, r in raw]), 3)
     print(json.dumps(table, indent=1, ensure_ascii=False))
