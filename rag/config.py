@@ -5,6 +5,7 @@
     IQA_MODEL         GGUF path, or a built-in name: qwen2.5-coder-1.5b (default), qwen2.5-coder-0.5b
     IQA_EMBED_MODEL   e5-small (built-in, offline) or a sentence-transformers path/name
     IQA_CONFIG        config file (default $IQA_HOME/config.toml)
+    IQA_AUTH          USER:PASSWORD_FILE, the login of `iqa ui` (needed on any address but loopback)
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from rag.errors import ConfigError
 
 ENV_KEYS = {"index_dir": "IQA_INDEX", "llm_model": "IQA_MODEL", "embed_model": "IQA_EMBED_MODEL",
-            "threads": "IQA_THREADS"}
+            "threads": "IQA_THREADS", "ui_auth": "IQA_AUTH"}
 DEFAULT_LLM = "qwen2.5-coder-1.5b"
 
 
@@ -46,6 +47,11 @@ class Settings:
     max_tokens: int = 320
     temperature: float = 0.1
     n_ctx: int = 2048
+    # The web chat's login, "USER:PASSWORD_FILE": the password is the file's first line, so it never
+    # appears in a command line, the environment or this file. Required on any address but loopback.
+    ui_auth: str = ""
+    # Questions that may wait for the web chat's engine; more are turned away at once with "busy, try again".
+    ui_queue: int = 64
 
     @property
     def model_spec(self) -> str:

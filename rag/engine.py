@@ -8,15 +8,17 @@ sentences of the top passages, each cited, composed instantly and never invented
 """
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Iterator
 
 from rag import store as storelib
+from rag import text as textlib
 from rag.backends import ModelPool
 from rag.backends.extractive import ExtractiveBackend
 from rag.compose import cite_check, compose, cross_language_chooser, declined, margin_judge
 from rag.config import Settings
-from rag.errors import IndexUnavailable
+from rag.errors import IndexUnavailable, IqaError
 from rag.generate import generate
 from rag.prepare import prepare
 from rag.retrieve import Retriever
@@ -27,18 +29,57 @@ from rag.translate import QueryTranslator
 QUERY_VECTORS_CACHED = 64
 
 
+class Generation:
+    """One loaded index generation and the stages that hold its store.
+
+    A question takes the engine's live Generation once and uses only it, so an answer in progress
+    keeps its own store while a newer generation is loaded for the next question.
+    """
+
+    def __init__(self, store, engine: "Engine"):
+        self.store = store
+        self.retriever = Retriever(store, engine.embed_query, engine.rerank)
+        self.translator = QueryTranslator(engine.models.translator, self.retriever.chinese_corpus)
+        self.scope = Scope(store, engine.embedder)
+
+
 class Engine:
-    """Everything a UI needs, built once: the index, the embedder and models (each loaded on first use)."""
+    """Everything a UI needs, built once: the index, the embedder and models (each loaded on first use).
+
+    Before each question the engine reads the index's CURRENT pointer; when `iqa ingest` switched it,
+    the new generation is loaded (the embedder and models stay) and answers the following questions.
+    """
 
     def __init__(self, settings: Settings, store=None, embedder=None, llm=None, log=print):
         self.settings, self.log = settings, log
-        self.store = store or storelib.load(settings.index, None, log=log)
         self._embedder = embedder
         self.models = ModelPool(settings, log, answer_model=llm)
         self.embed_query = lru_cache(maxsize=QUERY_VECTORS_CACHED)(self._embed_query)
-        self.retriever = Retriever(self.store, self.embed_query, _reranker(settings))
-        self.translator = QueryTranslator(self.models.translator, self.retriever.chinese_corpus)
-        self.scope = Scope(self.store, self.embedder)
+        self.rerank = _reranker(settings)
+        self.live = Generation(store or storelib.load(settings.index, None, log=log), self)
+        self._reloading = threading.Lock()
+        self._refused = ""          # a generation that could not be loaded: not retried until CURRENT moves on
+
+    @property
+    def store(self):
+        """The store of the live generation."""
+        return self.live.store
+
+    def refresh(self) -> Generation:
+        """The generation to answer from: the loaded one, or the newer one CURRENT now names.
+
+        Costs one small file read per question. One thread loads a new generation while questions that
+        arrive meanwhile wait for it; one that cannot be loaded leaves the loaded generation live.
+        """
+        live = self.live
+        folder = storelib.current_folder(self.settings.index)
+        if folder is None or live.store.folder is None or folder.name in (live.store.folder.name, self._refused):
+            return live
+        with self._reloading:
+            if folder.name not in (self.live.store.folder.name, self._refused):     # not loaded while we waited
+                new = _load_generation(self, folder.name)
+                self.live, self._refused = (new, "") if new else (self.live, folder.name)
+        return self.live
 
     def embedder(self):
         """The embedder the index was built with, loaded on first use."""
@@ -59,36 +100,60 @@ class Engine:
 
     def searched_as(self, query: str) -> str:
         """The query as searched: bounded, and an English one over Chinese notes with its translation."""
-        return self.translator.expand(prepare(query).query)
+        return self.refresh().translator.expand(prepare(query).query)
 
     def search(self, query: str, k: int | None = None, retriever: str | None = None) -> list[Hit]:
         """Ranked passages for a query."""
-        return self.retriever.search(self.searched_as(query), k or self.settings.k, retriever or self.settings.retriever)
+        live = self.refresh()
+        query = live.translator.expand(prepare(query).query)
+        return live.retriever.search(query, k or self.settings.k, retriever or self.settings.retriever)
 
     def ask(self, question: str, **kw) -> Answer:
         return [value for kind, value in self.ask_stream(question, **kw) if kind == "answer"][-1]
 
     def ask_stream(self, question: str, k: int | None = None, retriever: str | None = None,
                    use_llm: bool = True, history: list[str] | None = None) -> Iterator[tuple[str, object]]:
+        live = self.refresh()           # this answer uses this generation only, whatever ingest does meanwhile
         model, why = self.models.answer_model() if use_llm else (None, "")
         model = model or ExtractiveBackend()
         turn = prepare(question, history, model.count_tokens)
         turn.k, turn.retriever = k or self.settings.k, retriever or self.settings.retriever
         turn.note(f"Extractive answer: {why}" if why else "")
-        turn.query = self.translator.expand(turn.query)
-        turn.hits = self.retriever.search(turn.query, turn.k, turn.retriever)
+        turn.query = live.translator.expand(turn.query)
+        turn.hits = live.retriever.search(turn.query, turn.k, turn.retriever)
         turn.clock("retrieve_ms")
         vector = self.embed_query(turn.query) if turn.retriever != "bm25" and turn.hits else None
-        if not self.scope.covered(turn.hits, vector):
+        if not live.scope.covered(turn.hits, vector):
             text = declined(turn)
             yield "token", text
             yield "answer", compose(turn, text)
             return
         for piece in generate(turn, model, self.settings):
             yield "token", piece
-        choose = cross_language_chooser(turn, self.scope, self.embed_query, self.retriever.chinese_corpus)
+        choose = cross_language_chooser(turn, live.scope, self.embed_query, live.retriever.chinese_corpus)
         text = cite_check(turn, choose)
-        yield "answer", compose(turn, text, margin_judge(turn, self.scope, self.embed_query))
+        yield "answer", compose(turn, text, margin_judge(turn, live.scope, self.embed_query))
+
+
+def _load_generation(engine: Engine, name: str) -> Generation | None:
+    """The generation CURRENT names, loaded beside the live one; None (and one log line) when it cannot serve.
+
+    The term dictionary is reset first so BM25 tokens match what ingest made (as in a fresh process);
+    a failed load puts the dictionary back. Another embedder would need another model: restart for it.
+    """
+    live, snapshot = engine.live.store, textlib.snapshot_dictionary()
+    textlib.reset_dictionary()
+    try:
+        store = storelib.load(engine.settings.index, None, log=engine.log)
+        if (store.manifest.embedder, store.manifest.dim) != (live.manifest.embedder, live.manifest.dim):
+            raise IndexUnavailable(f"it was built with embedder {store.manifest.embedder!r}, not "
+                                   f"{live.manifest.embedder!r}; restart `iqa ui` to use it.")
+    except IqaError as e:
+        textlib.restore_dictionary(snapshot)
+        engine.log(f"Still answering from {live.folder.name}: the new index {name} cannot be used ({e})")
+        return None
+    engine.log(f"Index reloaded: {store.folder.name}, {len(store.chunks)} passages.")
+    return Generation(store, engine)
 
 
 def _reranker(settings: Settings):

@@ -13,6 +13,7 @@ own temporary folder). Nothing is pickled.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -126,14 +127,24 @@ def save(store: Store, index_dir: Path) -> Path:
         _switch_current(index_dir, folder.name)
     except BaseException as e:           # KeyboardInterrupt too: never leave a half-written folder
         _discard(index_dir, tmp, folder)
-        if isinstance(e, OSError):
-            raise IndexUnavailable(f"The new index could not be written to {index_dir} ({e.strerror or e}); "
-                                   f"the previous index is still live, free some space and run `iqa ingest PATH` "
-                                   f"again.") from e
+        if isinstance(e, Exception) and (message := _not_written(e, index_dir, store)):
+            raise IndexUnavailable(message) from e
         raise
     _remove_stale(index_dir, keep=folder.name)
     store.folder = folder
     return folder
+
+
+def _not_written(e: Exception, index_dir: Path, store: Store) -> str:
+    """Why a write failed ("" if e is not one); a full disk says how much room the new generation needs.
+    faiss reports a full disk as RuntimeError, so too little free room after a failure counts as full too."""
+    texts = [json.dumps(x, ensure_ascii=False) for x in ([c.to_dict() for c in store.chunks], store.lexical.vocab, store.terms)]
+    arrays = [store.index.ntotal * store.index.dim * 4] + [getattr(a, "nbytes", 0) for a in store.lexical.bm25.scores.values()]
+    mb = round(1.2 * (sum(len(t.encode()) for t in texts) + sum(arrays)) / 2**20 + 0.05, 1)    # +20%: HNSW graph, blocks
+    full = getattr(e, "errno", None) in (errno.ENOSPC, errno.EDQUOT) or shutil.disk_usage(index_dir).free < mb * 2**20
+    reason = f"{os.strerror(errno.ENOSPC)}; it needs about {mb:.1f} MB free there" if full else getattr(e, "strerror", "")
+    return (f"The new index could not be written to {index_dir} ({reason or e}); the previous index is still live, "
+            f"free some space and run `iqa ingest PATH` again.") if full or isinstance(e, OSError) else ""
 
 
 def _write_files(store: Store, tmp: Path) -> None:
@@ -206,10 +217,6 @@ def read_manifest(index_dir: Path) -> Manifest | None:
         raise IndexUnavailable(f"The index at {index_dir} is damaged or not an iqa index ({e}); {REBUILD}.") from e
 
 
-def _stderr(message: str) -> None:
-    print(message, file=sys.stderr)
-
-
 def load(index_dir: Path, embedder_name: str | None = None, log: Log | None = None) -> Store:
     """Load the live generation; any damage or mismatch is one sentence naming the fix.
 
@@ -217,7 +224,7 @@ def load(index_dir: Path, embedder_name: str | None = None, log: Log | None = No
     index made by another faiss or embedder version is used as it is. Either is reported through log
     (default: stderr).
     """
-    log = log or _stderr
+    log = log or (lambda message: print(message, file=sys.stderr))
     manifest = read_manifest(index_dir)
     if manifest is None:
         raise IndexUnavailable(f"No index at {index_dir}; run `iqa ingest PATH` first.")

@@ -63,21 +63,30 @@ def parser() -> argparse.ArgumentParser:
                        epilog="example: iqa eval questions.jsonl --retriever all --report report/ --baseline ../corpus")
     p.add_argument("questions", type=Path)
     _common(p)
-    p.add_argument("--k", default="1,3,5,10", help="cut-offs for Recall@k (default 1,3,5,10)")
+    p.add_argument("--k", default="1,3,5,10", help="cut-offs for Recall@k: positive whole numbers (default 1,3,5,10)")
     p.add_argument("--retriever", default="all", choices=["hybrid", "dense", "bm25", "all"])
-    p.add_argument("--runs", type=Path, help="write per-question top-10 hits (JSON lines)")
-    p.add_argument("--json", type=Path, dest="json_out", help="write the metrics as JSON")
-    p.add_argument("--report", type=Path, help="write a markdown report with a Recall@k plot")
+    p.add_argument("--runs", type=Path, help="write per-question top-10 hits (JSON lines) to this file")
+    p.add_argument("--json", type=Path, dest="json_out", help="write the metrics as JSON to this file")
+    p.add_argument("--report", type=Path, metavar="FOLDER",
+                   help="write report.md and recall_at_k.png into this folder (created if missing; an existing "
+                        "folder is fine, its report files are replaced)")
     p.add_argument("--model", help="GGUF path or built-in model name for --answers")
     p.add_argument("--answers", type=int, default=0, metavar="N",
                    help="also ask the model the first N questions and report how many answers cite a relevant passage")
     p.add_argument("--baseline", action="store_true",
                    help="also score the generic recipe (500/50 character splitter + BM25 / dense) on the indexed files")
-    p = sub.add_parser("ui", help="start the local web chat", epilog="example: iqa ui --port 7860")
+    p = sub.add_parser("ui", help="start the web chat (this machine only, or shared with a login)",
+                       epilog="examples: iqa ui --port 7860\n"
+                              "          iqa ui --host 0.0.0.0 --auth alice:~/.iqa/ui-password   (first line = password)",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(p)
-    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="bind address (default 127.0.0.1: this machine only; any other address needs --auth)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--model", help="GGUF path or built-in model name")
+    p.add_argument("--auth", metavar="USER:PASSWORD_FILE",
+                   help="require this login; the password is the file's first line, so it never shows in the "
+                        "process list (also IQA_AUTH or ui_auth in config.toml)")
     sub.add_parser("models", help="assemble and verify the built-in models (SHA-256)")
     return ap
 
@@ -177,11 +186,12 @@ def cmd_eval(args) -> int:
 
 
 def cmd_ui(args) -> int:
-    from ui.web import launch
-    s = _settings(args, llm_model=args.model)
+    from ui.web import launch, login_for
+    s = _settings(args, llm_model=args.model, ui_auth=args.auth)
+    auth = login_for(args.host, s.ui_auth)      # before loading anything: a shared address without a login stops here
     engine = _engine(s)
     try:
-        launch(engine, host=args.host, port=args.port)
+        launch(engine, host=args.host, port=args.port, auth=auth)
     except OSError as e:
         raise InputError(f"Cannot serve on {args.host}:{args.port} ({e}); pass --port with a free port.") from e
     return 0

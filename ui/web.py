@@ -2,19 +2,28 @@
 
     app = build_app(engine)     # builds the interface, starts nothing (tests use this)
     launch(engine, port=7860)   # builds and serves on localhost
+    launch(engine, host="0.0.0.0", auth=read_login("alice:/etc/iqa/password"))   # shared: login required
+
+The login covers the page, the chat and the /ask API alike (Gradio's auth). Questions wait in one
+bounded queue (settings.ui_queue); beyond it a question is turned away at once: gradio_client raises
+"Queue is full! Please try again." and the browser shows "This application is currently busy. Please
+try again.".
 """
 from __future__ import annotations
 
 import html
+import ipaddress
 import os
 import re
 import threading
+from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")   # no calls home from an offline tool
 
 import gradio as gr  # noqa: E402
 
 from rag import render  # noqa: E402
+from rag.errors import InputError  # noqa: E402
 from rag.prompt import split_code  # noqa: E402
 
 EXAMPLES = ["ROIAlign vs ROIPool?", "BN训练和推理有啥区别", "Why does Focal Loss down-weight easy examples?",
@@ -93,9 +102,65 @@ class ChatHandler:
         except Exception as e:  # a model or index failure must reach the user as a sentence, not a stack trace
             yield "error", render.error_text(e)
 
-    def ask(self, question: str) -> str:
-        outcome = list(self._answer(question or ""))[-1]
+    def ask(self, question: str, mode: str = "LLM") -> str:
+        """The answer as Markdown with numbered sources; mode "Extractive" quotes the notes without the model."""
+        use_llm = str(mode or "").strip().lower() != "extractive"
+        outcome = list(self._answer(question or "", use_llm=use_llm))[-1]
         return render.answer_markdown(outcome[1]) if outcome[0] == "answer" else outcome[1]
+
+
+def _header(engine) -> str:
+    """Model, embedder and size of the live index, read at every page load (a re-ingest shows up)."""
+    store = engine.refresh().store
+    return (f"**Model:** {html.escape(engine.model_name)} · **Embedder:** {html.escape(store.manifest.embedder)} · "
+            f"**Index:** {len(store.chunks)} passages")
+
+
+# ---- who may connect -----------------------------------------------------------------------------
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost reach this machine only; any other address or name may be shared."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def read_login(spec: str) -> tuple[str, str]:
+    """("alice", password) from "alice:PASSWORD_FILE": the password is the file's first line.
+
+    Messages name the user and the file but never echo the rest of spec: a password typed there by
+    mistake must not reach a log.
+    """
+    user, _, path = (spec or "").partition(":")
+    file = Path(path.strip()).expanduser()
+    if not user.strip() or not path.strip() or not file.is_file():
+        raise InputError("The login must be USER:PASSWORD_FILE, naming an existing file whose first line is the "
+                         "password; pass it as --auth alice:~/.iqa/ui-password (or set IQA_AUTH).")
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"Cannot read the password file {file} ({getattr(e, 'strerror', None) or e}); "
+                         f"make it readable by this user (chmod 600).") from e
+    if not lines or not lines[0].strip():
+        raise InputError(f"The password file {file} has an empty first line; write the password on its first line.")
+    return user.strip(), lines[0]
+
+
+def login_for(host: str, spec: str) -> tuple[str, str] | None:
+    """The login the chat on host needs: read from spec, None on loopback without one, else InputError."""
+    if spec:
+        return read_login(spec)
+    if not is_loopback(host):
+        raise InputError(_needs_login(host))
+    return None
+
+
+def _needs_login(host: str) -> str:
+    return (f"iqa ui on {host} can be reached from other machines, so it needs a login; pass --auth "
+            f"USER:PASSWORD_FILE (or set IQA_AUTH), or serve on 127.0.0.1.")
 
 
 def build_app(engine) -> gr.Blocks:
@@ -111,9 +176,7 @@ def build_app(engine) -> gr.Blocks:
                     clear = gr.Button("New chat")
                 gr.Examples(EXAMPLES, inputs=box)
             with gr.Column(scale=2):
-                gr.Markdown(f"**Model:** {html.escape(engine.model_name)} · "
-                            f"**Embedder:** {html.escape(engine.store.manifest.embedder)} · "
-                            f"**Index:** {len(engine.store.chunks)} passages")
+                header = gr.Markdown(_header(engine))
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, 10, value=engine.settings.k, step=1, label="Passages")
                     retriever = gr.Radio(["hybrid", "dense", "bm25"], value=engine.settings.retriever, label="Retriever")
@@ -122,20 +185,31 @@ def build_app(engine) -> gr.Blocks:
                 code = gr.Markdown(elem_id="iqa-code")
         inputs = [box, chat, k, retriever, mode]
         outputs = [chat, sources, code]
-        for trigger in (box.submit, send.click):
-            trigger(handler.respond, inputs, outputs, api_visibility="private", concurrency_id="engine") \
-                .then(lambda: "", None, box, api_visibility="private")
+        # Enter is also callable by gradio_client as /chat (undocumented): the soak bench drives the chat with it.
+        for trigger, name in ((box.submit, "chat"), (send.click, None)):
+            trigger(handler.respond, inputs, outputs, api_name=name, api_visibility="undocumented" if name else "private",
+                    concurrency_id="engine").then(lambda: "", None, box, api_visibility="private")
         clear.click(lambda: ([], render.sources_html(None), ""), None, outputs, api_visibility="private")
         gr.api(handler.ask, api_name="ask", concurrency_id="engine")
+        app.load(lambda: _header(engine), None, header, api_visibility="private")
     return app
 
 
-def launch(engine, host: str = "127.0.0.1", port: int = 7860, block: bool = True) -> gr.Blocks:
-    """Serve the chat; with block=False return the running app (tests close it with app.close())."""
+def launch(engine, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
+           auth: tuple[str, str] | None = None) -> gr.Blocks:
+    """Serve the chat; with block=False return the running app (tests close it with app.close()).
+
+    auth (user, password) puts the page, the chat and /ask behind one login; an address other machines
+    can reach is refused without it. Questions beyond settings.ui_queue waiting are turned away at once.
+    """
+    if auth is None and not is_loopback(host):
+        raise InputError(_needs_login(host))
     app = build_app(engine)
-    app.queue(default_concurrency_limit=1, max_size=64)
+    app.queue(default_concurrency_limit=1, max_size=max(1, engine.settings.ui_queue))
     if block:
-        print(f"iqa chat on http://{host}:{port}  (Ctrl+C to stop)")
-    app.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=True,
+        who = f", login as {auth[0]}" if auth else ""
+        print(f"iqa chat on http://{host}:{port}  (Ctrl+C to stop{who})")
+    app.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=True, auth=auth,
+               auth_message="Log in with the user and password given to `iqa ui --auth`.",
                head=f"<script>{CLICK_JS}</script>", css=CSS, footer_links=["api"])
     return app
