@@ -109,3 +109,10 @@ def test_ui_on_a_busy_port_is_one_sentence(fake_index, capsys):
         code = main(["ui", "--index", str(fake_index), "--port", str(port)])
     err = capsys.readouterr().err
     assert code == 2 and f"Cannot serve on 127.0.0.1:{port}" in err and "pass --port with a free port" in err
+
+
+def test_the_upload_route_refuses_files(served):
+    import httpx
+    big = {"files": ("notes.md", b"x" * 20_000_000, "text/markdown")}
+    refused = httpx.post(served + "gradio_api/upload", files=big, timeout=60)
+    assert refused.status_code == 413, refused.text

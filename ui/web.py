@@ -29,6 +29,7 @@ from rag.prompt import split_code  # noqa: E402
 EXAMPLES = ["ROIAlign vs ROIPool?", "BN训练和推理有啥区别", "Why does Focal Loss down-weight easy examples?",
             "LoRA 的 rank 和 alpha 怎么设？"]
 MAX_MESSAGE_CHARS = 20_000
+UPLOAD_LIMIT = "1kb"        # the chat takes no files: Gradio's upload route refuses anything larger
 HISTORY_TURNS = 3           # earlier questions used to understand a follow-up
 HISTORY_MESSAGES = 20       # messages kept in the chat; older ones scroll away
 CITATION = re.compile(r"\[(\d{1,2})\]")
@@ -211,5 +212,5 @@ def launch(engine, host: str = "127.0.0.1", port: int = 7860, block: bool = True
         print(f"iqa chat on http://{host}:{port}  (Ctrl+C to stop{who})")
     app.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=True, auth=auth,
                auth_message="Log in with the user and password given to `iqa ui --auth`.",
-               head=f"<script>{CLICK_JS}</script>", css=CSS, footer_links=["api"])
+               head=f"<script>{CLICK_JS}</script>", css=CSS, footer_links=["api"], max_file_size=UPLOAD_LIMIT)
     return app
