@@ -115,7 +115,7 @@ def tidy(text: str) -> tuple[str, list[str]]:
         closed = [b for a, b in spans if MARKER.sub("", text[a:b]).rstrip()[-1:] in SENTENCE_CLOSERS]
         if closed:
             text = text[:closed[-1]]
-            notes.append("The answer reached its length limit; it ends at its last whole sentence.")
+            notes.append("The model left its last sentence unfinished; the answer ends at its last whole sentence.")
     return text.strip(), notes
 
 

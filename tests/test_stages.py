@@ -135,3 +135,11 @@ def test_translation_reuses_the_answer_model(iqa_home):
 
 def test_approx_tokens_counts_cjk_per_character():
     assert prompt.approx_tokens("罕见字" * 10) == 31
+
+
+def test_tidy_ends_at_the_last_whole_sentence_and_says_why():
+    from rag.grounding import tidy
+    text, notes = tidy("ROIAlign 用双线性插值 [1]。然后再取整 [1]；")
+    assert text == "ROIAlign 用双线性插值 [1]。"
+    assert notes == ["The model left its last sentence unfinished; the answer ends at its last whole sentence."]
+    assert tidy("ROIAlign 用插值 [1]。笔记中没有相关内容。") == ("ROIAlign 用插值 [1]。", [])
