@@ -6,6 +6,10 @@
     IQA_EMBED_MODEL   e5-small (built-in, offline) or a sentence-transformers path/name
     IQA_CONFIG        config file (default $IQA_HOME/config.toml)
     IQA_AUTH          USER:PASSWORD_FILE, the login of `iqa ui` (needed on any address but loopback)
+    IQA_LLM_URL       an OpenAI-compatible server as the answer model (Ollama, vLLM, llama.cpp server, LM Studio)
+    IQA_LLM_API_KEY   its API key (read from the environment only: never stored in the config or the index)
+    IQA_STORE         vector store: faiss (default) or milvus:PATH_OR_URI
+    IQA_FOLLOW_LINKS  1 = ingest follows symbolic links that lead outside the ingested folder
 """
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ from pathlib import Path
 from rag.errors import ConfigError
 
 ENV_KEYS = {"index_dir": "IQA_INDEX", "llm_model": "IQA_MODEL", "embed_model": "IQA_EMBED_MODEL",
-            "threads": "IQA_THREADS", "ui_auth": "IQA_AUTH"}
+            "threads": "IQA_THREADS", "ui_auth": "IQA_AUTH", "llm_url": "IQA_LLM_URL", "store": "IQA_STORE",
+            "follow_links": "IQA_FOLLOW_LINKS"}
+TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 DEFAULT_LLM = "qwen2.5-coder-1.5b"
 
 
@@ -36,6 +42,16 @@ class Settings:
     # a model named here, by IQA_MODEL or --model must load, or the command fails.
     llm_model: str = ""
     llm_backend: str = "llama_cpp"  # a key of rag.backends.BACKENDS
+    # An OpenAI-compatible chat server as the answer model ("" = the in-process GGUF model); its model
+    # name ("" = the server's first model) and how long to wait for it. The API key comes from the
+    # environment only (IQA_LLM_API_KEY), so it is never written to a file or a log.
+    llm_url: str = ""
+    llm_name: str = ""
+    llm_timeout: float = 60.0
+    # Where the chunk vectors live: "faiss" (files in the index folder) or "milvus:PATH_OR_URI".
+    store: str = "faiss"
+    # Ingest follows symbolic links that resolve outside the ingested folder only when this is on.
+    follow_links: bool = False
     threads: int = max(1, os.cpu_count() or 1)
     k: int = 5
     retriever: str = "hybrid"
@@ -89,9 +105,20 @@ def _coerce(name: str, value):
         return None
     if kind is Path:
         return Path(str(value)).expanduser()
+    if kind is bool:
+        return _boolean(name, value)
     if kind in (int, float) and isinstance(value, bool):
         raise ValueError(f"{name} must be a number, not {value!r}")
     return kind(value) if kind in (int, float, str) else value
+
+
+def _boolean(name: str, value) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS | FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ValueError(f"{name} must be true or false (1/0, yes/no), not {value!r}")
 
 
 def load_settings(**flags) -> Settings:
