@@ -42,7 +42,8 @@ def iqa_home(tmp_path, monkeypatch, model_cache):
     home.mkdir()
     (home / "models").symlink_to(model_cache)
     monkeypatch.setenv("IQA_HOME", str(home))
-    for var in ("IQA_INDEX", "IQA_MODEL", "IQA_EMBED_MODEL", "IQA_CONFIG", "IQA_THREADS", "IQA_AUTH"):
+    for var in ("IQA_INDEX", "IQA_MODEL", "IQA_EMBED_MODEL", "IQA_CONFIG", "IQA_THREADS", "IQA_AUTH", "IQA_LLM_URL",
+                "IQA_LLM_API_KEY", "IQA_STORE", "IQA_FOLLOW_LINKS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")          # no test may reach a model hub
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
