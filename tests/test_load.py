@@ -1,6 +1,7 @@
 import pytest
 
 from ingest.build import ingest
+from ingest import load
 from ingest.load import decode, read, walk
 
 
@@ -21,13 +22,13 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_ingested(tmp_path, fake
     (folder / "locked.md").write_text("secret", encoding="utf-8")
     (folder / "dangling.md").symlink_to(folder / "missing-target.md")
     (folder / "loop").symlink_to(folder)
-    real_read_bytes = type(folder).read_bytes
+    real_read = load._read_regular
 
-    def deny(path):
+    def deny(path, deadline):          # tests run as root, so chmod cannot make a file unreadable
         if path.name == "locked.md":
             raise PermissionError(13, "Permission denied")
-        return real_read_bytes(path)
-    monkeypatch.setattr(type(folder), "read_bytes", deny)
+        return real_read(path, deadline)
+    monkeypatch.setattr(load, "_read_regular", deny)
     summary = ingest([folder], tmp_path / "index", fake_embedder, log=lambda m: None)
     reasons = {s.source: s.reason for s in summary.skipped}
     assert summary.files == 2 and summary.chunks == 2

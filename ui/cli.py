@@ -45,6 +45,9 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index and build from scratch")
     p.add_argument("--embed-model", help="e5-small (default, offline) or a sentence-transformers path/name")
+    p.add_argument("--follow-links", action="store_true", default=None,
+                   help="also read symbolic links that lead outside the ingested folders (skipped by default; "
+                        "also IQA_FOLLOW_LINKS=1 or follow_links = true in config.toml)")
     p = sub.add_parser("search", help="show the passages retrieved for a question",
                        epilog='example: iqa search "ROIAlign vs ROIPool?" --k 3 --json')
     p.add_argument("question")
@@ -123,9 +126,9 @@ def _settings(args, **extra):
 def cmd_ingest(args) -> int:
     from ingest.build import ingest
     from rag.embed import make_embedder
-    s = _settings(args, embed_model=args.embed_model)
+    s = _settings(args, embed_model=args.embed_model, follow_links=args.follow_links)
     summary = ingest(args.paths, s.index, lambda: make_embedder(s.embed_model, threads=s.threads),
-                     embedder_name=s.embed_model, rebuild=args.rebuild, log=_err)
+                     embedder_name=s.embed_model, rebuild=args.rebuild, follow_links=s.follow_links, log=_err)
     print("\n".join(summary.lines()))
     return 0
 
