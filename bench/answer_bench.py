@@ -128,6 +128,8 @@ def main() -> None:
     ap.add_argument("--old-index", help="index built by that checkout")
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--old-n", type=int, default=None, help="compare with the other checkout on the first N only")
+    ap.add_argument("--questions", default="", help="a question file (JSON lines) instead of the dev questions")
+    ap.add_argument("--out", default="answers", help="name of the result file in bench/out (default answers)")
     args = ap.parse_args()
     engine = Engine(load_settings(index_dir=args.index), log=lambda m: None)
     model, why = engine.models.answer_model()
@@ -135,7 +137,9 @@ def main() -> None:
     recorder = Recording(model)
     engine.models._loaded[engine.models._answer_key()] = recorder
     judge = judge_for(engine.embedder())
-    questions = [Question(q["id"], q["question"], q["source"], q["anchors"]) for q in dev_questions()[: args.n]]
+    listed = [json.loads(line) for line in open(args.questions, encoding="utf-8") if line.strip()] if args.questions \
+        else dev_questions()
+    questions = [Question(q["id"], q["question"], q.get("source", ""), q.get("anchors", [])) for q in listed[: args.n]]
     rows = {"now": [], "before": []}
     raw = []
     other = OtherCheckout(args.old, args.old_index) if args.old else None
@@ -149,14 +153,14 @@ def main() -> None:
         if other and i <= (args.old_n or args.n):
             rows["before"].append(scored(q, other.ask(q.question), judge))
         print(f"{i}/{len(questions)} {q.id}", file=sys.stderr, flush=True)
-        save("answers", {"machine": machine(), "rows": rows, "raw_first_token_s": raw})   # kept if stopped early
+        save(args.out, {"machine": machine(), "rows": rows, "raw_first_token_s": raw})   # kept if stopped early
     table = {k: summary(v) for k, v in rows.items() if v}
     if rows["before"] and len(rows["before"]) < len(rows["now"]):
         table["now, same questions as before"] = summary(rows["now"][: len(rows["before"])])
     table["now"]["raw_llama_median_first_token_s"] = round(median([r for _, r in raw]), 2)
     table["now"]["first_token_ratio_to_raw"] = round(median([a / r for a, r in raw]), 3)
     print(json.dumps(table, indent=1, ensure_ascii=False))
-    save("answers", {"machine": machine(), "summary": table, "rows": rows})
+    save(args.out, {"machine": machine(), "summary": table, "rows": rows})
 
 
 if __name__ == "__main__":

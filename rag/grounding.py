@@ -16,13 +16,15 @@ import re
 from dataclasses import dataclass
 
 from rag import text as textlib
-from rag.prompt import MARKER, parse_markers, split_code
+from rag.prompt import MARKER, drop_dangling_labels, parse_markers, split_code
 
 SUPPORT_SHARE = 0.6
 MIN_UNITS = 2               # "好的。" says nothing to check
 DECLINE_PHRASES = ("笔记中没有相关内容", "笔记中没有找到", "没有相关内容", "The notes do not cover")
 SENTENCE_CLOSERS = "。！？!?.…）)」』”\"'`*"        # not ；: a clause ends there, the sentence goes on
 CLOSE_PUNCT = "。.!！?？;；"
+RULE_ECHO = re.compile(r"^(?:(?:来源|出处|参考|引用)(?:编号|笔记)?(?:为|是|见|如下)?|(?:sources?|notes?|see)(?: numbers?)?(?: is| are)?)"
+                       r"[ \t:：]*[。.]?$", re.I)
 
 
 @dataclass
@@ -68,6 +70,11 @@ def is_decline(sentence: str) -> bool:
     return any(p in sentence for p in DECLINE_PHRASES)
 
 
+def is_rule_echo(sentence: str) -> bool:
+    """"来源编号为 [2]。" or "Source: [1]." repeats the citation instruction and says nothing."""
+    return bool(RULE_ECHO.match(plain(sentence))) and bool(MARKER.search(sentence))
+
+
 def is_bare(sentence: str) -> bool:
     """A 'sentence' that is only markers: "[1]" dangling after a full stop or on its own line."""
     return bool(MARKER.search(sentence)) and not re.sub(r"[\W_]", "", MARKER.sub("", sentence))
@@ -105,10 +112,13 @@ def ends_mid_sentence(text: str) -> bool:
 def tidy(text: str) -> tuple[str, list[str]]:
     """The model's text with its habits undone; returns (text, notices for the reader)."""
     notes = []
+    text = drop_dangling_labels(text)           # "代码：" with nothing under it, copied from the notes
     spans = prose_spans(text)
     sentences = [text[a:b] for a, b in spans]
     if any(map(is_decline, sentences)) and not all(map(is_decline, sentences)):
         text = _drop(text, [s for s, sentence in zip(spans, sentences) if is_decline(sentence)])
+        spans = prose_spans(text)
+    text = _drop(text, [(a, b) for a, b in spans if is_rule_echo(text[a:b])])
     text = _reattach_bare_markers(text)
     if ends_mid_sentence(text):
         spans = prose_spans(text)
@@ -120,9 +130,11 @@ def tidy(text: str) -> tuple[str, list[str]]:
 
 
 def _drop(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
     for a, b in reversed(spans):
         text = text[:a] + text[b:]
-    return re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+\n", "\n", text))
 
 
 def _reattach_bare_markers(text: str) -> str:

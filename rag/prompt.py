@@ -13,6 +13,10 @@ from rag.text import CJK, is_english, split_sentences, tokenize
 
 FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\]|【(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)】")
+# A line that only introduces what follows: "原理说明：", "**代码:**", "- 优点：" (markers aside).
+LABEL_LINE = re.compile(r"^[ \t>*#•\-]*[^\n:：。.!?！？]{1,30}[:：][ \t*]*(?:\[\d{1,2}\][ \t]*)*$")
+CODE_LABEL = re.compile(r"^[ \t>*#•\-]*(?:python\s*|pytorch\s*)?(?:核心)?(?:代码|示例代码|代码示例|代码实现|实现代码|code|code example)"
+                        r"[ \t]*[:：]", re.I)
 PASSAGE_MIN_TOKENS = 30     # a passage squeezed below this says too little to be worth its number
 FIRST_SHARE = 0.7           # of the passage budget, for the best section
 OPENING_SENTENCES = 2
@@ -46,7 +50,36 @@ def without_code(chunk) -> str:
     text = FENCED.sub("", chunk.text)
     for snippet in chunk.code:
         text = text.replace(snippet.code, "")
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    return drop_dangling_labels(text)
+
+
+def drop_dangling_labels(text: str) -> str:
+    """Label lines introducing nothing (another label or the end follows, or a "代码：" with no code
+    under it) are left out: once code is listed apart, notes keep "代码：" lines with nothing under
+    them, and a small model copies them into its answer.
+
+        drop_dangling_labels("原理：\nA 是 B。\n代码：\n\n应用：") -> "原理：\nA 是 B。"
+    """
+    lines = text.split("\n")
+    kept: list[str] = []
+    in_code = False
+    for i, line in enumerate(lines):
+        fence = line.lstrip().startswith(("```", "~~~"))
+        in_code ^= fence
+        following = next((x for x in lines[i + 1:] if x.strip()), None)
+        if not (in_code or fence) and _dangling(line, following):
+            continue
+        kept.append(line)
+    # A passage that is only a label (its code listed apart) keeps it: the passage still leads to that code.
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept) if any(x.strip() for x in kept) else text).strip()
+
+
+def _dangling(line: str, following: str | None) -> bool:
+    if not LABEL_LINE.match(line):
+        return False
+    if following is None or LABEL_LINE.match(following):
+        return True
+    return bool(CODE_LABEL.match(line)) and not following.lstrip().startswith(("```", "~~~"))
 
 
 def merge_sections(hits: list[Hit]) -> list[Hit]:

@@ -82,3 +82,11 @@ def test_code_is_left_out_of_the_prompt_and_the_snippet_stays_on_the_chunk():
     body = prompt.build_messages("FPN 代码", prompt.select_passages([fenced, glued], 500, question="FPN 代码"))[1]["content"]
     assert "def roi_align" not in body and "class FPN" not in body
     assert glued.chunk.code[0].code == glued_code
+
+
+def test_labels_with_nothing_under_them_leave_the_prompt_and_the_answer():
+    body = "原理说明：\nA 是 B。\n代码：\n\n应用场景：\n- 检测\n核心代码：\n阿里在用。"
+    assert prompt.drop_dangling_labels(body) == "原理说明：\nA 是 B。\n\n应用场景：\n- 检测\n阿里在用。"
+    with_code = "代码：\n```python\nif x:\n    pass\nelse:\n```"
+    assert prompt.drop_dangling_labels(with_code) == with_code       # code lines are never labels
+    assert prompt.drop_dangling_labels("FPN 代码：") == "FPN 代码："    # all there is: kept

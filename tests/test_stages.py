@@ -143,3 +143,10 @@ def test_tidy_ends_at_the_last_whole_sentence_and_says_why():
     assert text == "ROIAlign 用双线性插值 [1]。"
     assert notes == ["The model left its last sentence unfinished; the answer ends at its last whole sentence."]
     assert tidy("ROIAlign 用插值 [1]。笔记中没有相关内容。") == ("ROIAlign 用插值 [1]。", [])
+
+
+def test_tidy_drops_an_echoed_citation_rule_and_labels_introducing_nothing():
+    from rag.grounding import tidy
+    answer = "原理说明：\n• ROIAlign 用双线性插值 [1]。\n来源编号为 [2]。\n代码：\n\n它避免了量化误差 [1]。\n应用："
+    assert tidy(answer) == ("原理说明：\n• ROIAlign 用双线性插值 [1]。\n\n它避免了量化误差 [1]。", [])
+    assert tidy("Attention weighs tokens [1]. Source: [1].")[0] == "Attention weighs tokens [1]."
