@@ -10,7 +10,7 @@ import numpy as np
 
 from rag import prompt as promptlib
 from rag import text as textlib
-from rag.grounding import support, tidy
+from rag.grounding import drop_unsourced_code, support, tidy
 from rag.schema import Answer, Citation, CodeRef, Markers
 from rag.turn import Turn
 
@@ -20,6 +20,7 @@ CODE_FROM_TOP = 3
 # background sentence. Cross-script cosines are low and jittery (a trailing " ." moved one by 0.025),
 # so any margin above the background counts here; unrelated sentences sit at -0.04 to -0.12.
 CROSS_SCRIPT_MARGIN = 0.0           # a question asking for code also gets the code of the best few hits
+CODE_LEFT_OUT = "The model wrote code of its own; it was left out (code from your notes is listed with the sources)."
 NOT_COVERED = {"zh": "笔记中没有找到与这个问题相关的内容。", "en": "The notes do not cover this question."}
 
 
@@ -51,6 +52,9 @@ def margin_judge(turn: Turn, scope, embed):
 def cite_check(turn: Turn, choose) -> str:
     """The answer text tidied, with markers checked; turn.markers counts them."""
     raw, notices = tidy(turn.raw) if turn.mode == "llm" else (turn.raw, [])
+    if turn.mode == "llm":
+        raw, dropped = drop_unsourced_code(raw, [p.hit.chunk.text for p in turn.passages])
+        notices += [CODE_LEFT_OUT] if dropped else []
     for notice in notices:
         turn.note(notice)
     written = len([n for n in promptlib.parse_markers(raw) if 1 <= n <= len(turn.passages)])

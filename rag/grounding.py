@@ -129,6 +129,23 @@ def tidy(text: str) -> tuple[str, list[str]]:
     return text.strip(), notes
 
 
+def drop_unsourced_code(text: str, sources: list[str]) -> tuple[str, int]:
+    """Code blocks the model wrote that none of the sources holds are left out: the notes' own code
+    is listed beside the answer, and a small model's code is unchecked (often subtly wrong).
+
+        drop_unsourced_code("A [1]。\n```python\nx = 1\n```", ["x = 1"]) -> ("A [1]。\n```python\nx = 1\n```", 0)
+    """
+    held = [textlib.squash(s) for s in sources]
+    kept, dropped = [], 0
+    for part, is_code in split_code(text, inline=False):
+        body = textlib.squash(re.sub(r"^\s*(`{3,}|~{3,})[^\n]*|(`{3,}|~{3,})\s*$", "", part))
+        if is_code and body and not any(body in h for h in held):
+            dropped += 1
+            continue
+        kept.append(part)
+    return (re.sub(r"\n{3,}", "\n\n", "".join(kept)).strip(), dropped) if dropped else (text, 0)
+
+
 def _drop(text: str, spans: list[tuple[int, int]]) -> str:
     if not spans:
         return text

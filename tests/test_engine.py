@@ -92,3 +92,18 @@ def test_a_backend_in_one_file_plugs_in_with_one_line(settings, covered, monkeyp
     answer = engine.ask("NMS 是怎么工作的")
     assert answer.model == "first-sentence" and answer.text.startswith("按置信度排序") and answer.text.endswith("[1]。")
     assert answer.citations[0].chunk.source == "detection.md"
+
+
+def test_code_the_model_wrote_itself_is_left_out_and_the_notes_code_is_listed(settings, covered):
+    invented = "ROIAlign 用双线性插值 [1]。\n```python\ndef roi_align(x):\n    return x.round()\n```"
+    answer = _engine(settings, invented).ask("ROIAlign 的代码怎么实现")
+    assert "x.round()" not in answer.text and answer.text == "ROIAlign 用双线性插值 [1]。"
+    assert "code of its own" in answer.notice
+    assert answer.code and answer.code[0].source == "detection.md"
+
+
+def test_code_copied_from_the_notes_stays_in_the_answer(settings, covered):
+    note_code = next(s.code for s in _engine(settings).search("ROIAlign 代码")[0].chunk.code)
+    copied = f"ROIAlign 用双线性插值 [1]。\n```python\n{note_code}\n```"
+    answer = _engine(settings, copied).ask("ROIAlign 的代码怎么实现")
+    assert note_code.strip() in answer.text and "code of its own" not in answer.notice

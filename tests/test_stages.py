@@ -100,7 +100,8 @@ def test_extractive_answer_quotes_and_cites_only_passage_sentences():
 
 def test_compose_checks_markers_and_lists_the_cited_code_with_its_source():
     snippet = CodeSnippet("python", "def nms(): pass", 0, 10, 3, 4)
-    turn = Turn(question="NMS 代码", language="zh", hits=[_hit(1, "NMS 保留高分框。", [snippet]), _hit(2, "BN。")])
+    note = "NMS 保留高分框。\n```python\nx = a[2]\n```"         # code from the note stays in the answer
+    turn = Turn(question="NMS 代码", language="zh", hits=[_hit(1, note, [snippet]), _hit(2, "BN。")])
     turn.passages = [Passage(1, turn.hits[0], "NMS 保留高分框。"), Passage(2, turn.hits[1], "BN。")]
     turn.raw = "NMS 保留高分框 [1]，见 [9]。\n```python\nx = a[2]\n```"
     answer = compose(turn, cite_check(turn, lambda sentence: None))
