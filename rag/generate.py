@@ -46,15 +46,37 @@ def generate(turn: Turn, model: LLMBackend, settings) -> Iterator[str]:
         first = first or time.perf_counter()
         pieces.append(piece)
         yield piece
-        if SENTENCE_END.search(piece) and trim_repetition("".join(pieces))[1]:
+        if SENTENCE_END.search(piece) and (trim_repetition("".join(pieces))[1] or cut_prompt_echo("".join(pieces))[1]):
             break
     end = time.perf_counter()
-    text = drop_echoed_question(trim_repetition("".join(pieces))[0], turn.question)
+    text = drop_echoed_question(trim_repetition(cut_prompt_echo("".join(pieces))[0])[0], turn.question)
     turn.raw = drop_echoed_headers(text, [promptlib.passage_header(p.hit.chunk) for p in turn.passages]).strip()
     turn.timings["first_token_ms"] = round(((first or end) - turn.started) * 1000, 1)
     span = end - (first or end)
     turn.timings["tokens_per_s"] = round(len(pieces) / span, 1) if len(pieces) > 1 and span > 0 else 0.0
     turn.mode, turn.model = model.mode, model.name
+
+
+def _prompt_labels() -> tuple[str, ...]:
+    """The labels of the prompt's own lines ("要求：", "Requirements:", "Answer in English:")."""
+    lines = [line for name in ("user", "user_en") for line in promptlib.template(name).splitlines()]
+    return tuple(dict.fromkeys(m.group(0) for line in lines if (m := re.match(r"^[^:：{]{1,24}[:：]", line))))
+
+
+def cut_prompt_echo(text: str) -> tuple[str, bool]:
+    """Small models sometimes go on by reciting the prompt ("Requirements: answer in English…"): the
+    answer ends before the first line that opens with one of the prompt's labels.
+
+        cut_prompt_echo("CLIP aligns features [1].\n\nRequirements: answer in English") -> ("CLIP aligns features [1].", True)
+    """
+    labels = _prompt_labels()
+    opening = next((label for label in labels if text.lstrip().startswith(label)), "")
+    if opening:                 # "回答：ROIAlign…": the label the prompt ends with, then the answer
+        text = text.lstrip()[len(opening):].lstrip()
+    for m in re.finditer(r"(?:^|\n)[ \t]*", text):
+        if text.startswith(labels, m.end()):
+            return text[:m.start()].rstrip(), True
+    return text, False
 
 
 def trim_repetition(text: str) -> tuple[str, bool]:

@@ -151,3 +151,19 @@ def test_tidy_drops_an_echoed_citation_rule_and_labels_introducing_nothing():
     answer = "原理说明：\n• ROIAlign 用双线性插值 [1]。\n来源编号为 [2]。\n代码：\n\n它避免了量化误差 [1]。\n应用："
     assert tidy(answer) == ("原理说明：\n• ROIAlign 用双线性插值 [1]。\n\n它避免了量化误差 [1]。", [])
     assert tidy("Attention weighs tokens [1]. Source: [1].")[0] == "Attention weighs tokens [1]."
+
+
+def test_an_answer_that_goes_on_reciting_the_prompt_ends_before_it():
+    from rag.generate import cut_prompt_echo
+    recited = "CLIP aligns image and text features [1].\n\nRequirements: answer in English, in 2-4 short sentences"
+    assert cut_prompt_echo(recited) == ("CLIP aligns image and text features [1].", True)
+    assert cut_prompt_echo("回答：ROIAlign 不取整 [1]。\n要求：用中文") == ("ROIAlign 不取整 [1]。", True)
+    assert cut_prompt_echo("ROIAlign 不取整 [1]。问题：是") == ("ROIAlign 不取整 [1]。问题：是", False)   # mid-line: words
+
+
+def test_generation_stops_when_the_model_starts_reciting_the_prompt(settings):
+    looping = FakeLLM("NMS 按分数保留框 [1]。\n要求：用中文、2-4 句简洁作答。\n" + "更多的复述。" * 40)
+    turn = Turn(question="NMS 是什么", language="zh", hits=[_hit(1, "NMS 按分数保留框。")])
+    pieces = list(generate(turn, looping, Settings()))
+    assert turn.raw == "NMS 按分数保留框 [1]。"
+    assert len("".join(pieces)) < len(looping.script) / 2
