@@ -10,7 +10,7 @@ import numpy as np
 
 from rag import prompt as promptlib
 from rag import text as textlib
-from rag.grounding import drop_unsourced_code, support, tidy
+from rag.grounding import correct_citations, drop_unsourced_code, support, tidy
 from rag.schema import Answer, Citation, CodeRef, Markers
 from rag.turn import Turn
 
@@ -60,6 +60,8 @@ def cite_check(turn: Turn, choose) -> str:
     written = len([n for n in promptlib.parse_markers(raw) if 1 <= n <= len(turn.passages)])
     attributed, added = promptlib.attribute(raw, choose) if turn.mode == "llm" else (raw, 0)
     text, _, invalid = promptlib.check_citations(attributed, len(turn.passages))
+    if turn.mode == "llm":
+        text, _ = correct_citations(text, {p.n: p.hit.chunk.text for p in turn.passages})
     turn.markers = Markers(valid=written, invalid=invalid, attributed=added)
     return text
 

@@ -100,6 +100,27 @@ def support(text: str, passages: dict[int, str], judge=None) -> list[Sentence]:
     return out
 
 
+def correct_citations(text: str, passages: dict[int, str]) -> tuple[str, int]:
+    """A sentence whose cited passage does not hold it, but another passage does, cites that one:
+    small models often number the right sentence with the first passage's marker.
+
+        correct_citations("BN 用滑动均值 [1]。", {1: "ROIAlign 不取整。", 2: "BN 推理时用滑动均值。"}) -> ("BN 用滑动均值 [2]。", 1)
+    """
+    held = {n: content_units(p) for n, p in passages.items()}
+    fixed = 0
+    for s in reversed(support(text, passages)):
+        sentence = text[s.start:s.end]
+        units = content_units(sentence)
+        if s.supported is not False or not s.cited or not units or not textlib.has_cjk(sentence):
+            continue
+        best = max(held, key=lambda n: len(units & held[n]))
+        if len(units & held[best]) / len(units) >= SUPPORT_SHARE:
+            markers = iter([f"[{best}]"])
+            sentence = MARKER.sub(lambda m: next(markers, ""), sentence)
+            text, fixed = text[:s.start] + re.sub(r"[ \t]+(?=[。.!！?？；;，,])", "", sentence) + text[s.end:], fixed + 1
+    return text, fixed
+
+
 def ends_mid_sentence(text: str) -> bool:
     """The last prose character (markers and whitespace aside) does not close a sentence."""
     parts = split_code(text.strip(), inline=False)

@@ -167,3 +167,14 @@ def test_generation_stops_when_the_model_starts_reciting_the_prompt(settings):
     pieces = list(generate(turn, looping, Settings()))
     assert turn.raw == "NMS 按分数保留框 [1]。"
     assert len("".join(pieces)) < len(looping.script) / 2
+
+
+def test_a_sentence_citing_the_wrong_passage_cites_the_one_that_holds_it():
+    from rag.grounding import correct_citations
+    passages = {1: "ROIAlign 用双线性插值，不取整。", 2: "BN 推理时用训练中滑动平均的均值和方差。"}
+    answer = "ROIAlign 不取整 [1]。BN 推理时用滑动平均的均值 [1]。天气很好 [2]。"
+    assert correct_citations(answer, passages) == ("ROIAlign 不取整 [1]。BN 推理时用滑动平均的均值 [2]。天气很好 [2]。", 1)
+    turn = Turn(question="BN 推理", language="zh", hits=[_hit(1, passages[1]), _hit(2, passages[2])], mode="llm")
+    turn.passages = [Passage(n, hit, hit.chunk.text) for n, hit in enumerate(turn.hits, start=1)]
+    turn.raw = "BN 推理时用滑动平均的均值 [1]。"
+    assert cite_check(turn, lambda sentence: None) == "BN 推理时用滑动平均的均值 [2]。"
