@@ -1,7 +1,8 @@
 """Pack a section's sentences and code blocks into chunks that fit the embedding budget.
 
-Code blocks are atomic (a block larger than the budget becomes a chunk of its own); prose is
-cut at sentence ends, and a sentence longer than the budget only at a jieba word boundary.
+Code blocks are atomic (a block larger than the budget becomes a chunk of its own); a markdown table
+stays one piece when it fits the budget, else it is cut between rows; prose is cut at sentence ends,
+and a sentence longer than the budget only at a jieba word boundary.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from ingest import markdown as md
 from ingest.clean import Mapped
 from ingest.code import fenced_blocks, restore, unfenced_blocks
 from ingest.structure import Section
@@ -49,7 +51,11 @@ class LineIndex:
 
 
 def code_regions(clean: str, markdown: bool) -> list[tuple[int, int, str]]:
-    return fenced_blocks(clean) if markdown else unfenced_blocks(clean)
+    """Code blocks (fenced in markdown, Python runs in plain text) and, in markdown, tables ("table")."""
+    if not markdown:
+        return unfenced_blocks(clean)
+    tables = [(t.start, t.end, "table") for t in md.tables(clean)]
+    return sorted(fenced_blocks(clean) + tables) if tables else fenced_blocks(clean)
 
 
 def section_units(sec: Section, doc: Mapped, regions, lines: LineIndex) -> list[Unit]:
@@ -62,7 +68,7 @@ def section_units(sec: Section, doc: Mapped, regions, lines: LineIndex) -> list[
             break
         a, b = max(a, sec.body_start), min(b, sec.end)
         units += _prose_units(doc.text, pos, a)
-        units.append(_code_unit(doc, a, b, lang, lines))
+        units += _table_units(doc.text, a, b) if lang == "table" else [_code_unit(doc, a, b, lang, lines)]
         pos = b
     return units + _prose_units(doc.text, pos, sec.end)
 
@@ -71,6 +77,17 @@ def _prose_units(clean: str, a: int, b: int) -> list[Unit]:
     units = []
     for s, e in textlib.split_sentences(clean[a:b]):
         units += _split_long(clean, a + s, a + e)
+    return units
+
+
+def _table_units(clean: str, a: int, b: int) -> list[Unit]:
+    """A table whole when it fits the budget, else row by row (a row over the budget is cut like a sentence)."""
+    if est_tokens(clean[a:b]) <= BUDGET_TOKENS:
+        return [Unit(a, b, clean[a:b])] if clean[a:b].strip() else []
+    units, pos = [], a
+    for row in clean[a:b].splitlines(keepends=True):
+        units += _split_long(clean, pos, pos + len(row))
+        pos += len(row)
     return units
 
 
@@ -168,5 +185,5 @@ def chunk_section(sec: Section, doc: Mapped, regions, lines: LineIndex, source: 
             id=digest, source=source, start=start, end=end,
             line_start=lines.line(start), line_end=lines.line(max(start, end - 1)),
             heading=sec.path, question=sec.question, text=body,
-            code=[u.code for u in group if u.code]))
+            code=[u.code for u in group if u.code], meta=dict(doc.meta)))
     return chunks

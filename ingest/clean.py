@@ -3,6 +3,10 @@
 A `Mapped` text is built from raw slices (literal) and short synthesized pieces
 (a markdown heading prefix for an <h2> tag, a newline for a <br>); `to_raw(i)` maps a
 clean offset back to the raw file, so every chunk can say where it lives.
+
+Markdown exports: YAML front matter becomes `meta` (title, tags) and leaves the text; Obsidian
+[[wiki links]] keep their shown text, ![[embeds]] go, a callout keeps its title without "[!note]".
+Code fences are markdown-it's (ingest.markdown), the same rule ingest.code and ingest.structure use.
 """
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ import html
 import re
 from dataclasses import dataclass, field
 
+from ingest import frontmatter
+from ingest import markdown as md
 from rag.text import CJK
 
 
@@ -20,6 +26,7 @@ class Mapped:
     starts: list[int] = field(default_factory=list)     # clean start of each segment
     segments: list[tuple[int, int, bool]] = field(default_factory=list)  # raw start, raw end, literal
     parent: "Mapped | None" = None
+    meta: dict = field(default_factory=dict)     # front matter: title, tags
     # Pieces wait here until finish(): `self.text += piece` copies the whole text every time, which
     # made a page of many small segments (a big HTML table) quadratic.
     _pieces: list[str] = field(default_factory=list, repr=False)
@@ -121,13 +128,15 @@ def _text_ops(raw: str, a: int, b: int):
 
 
 # --- line-level cleaning of markdown / text ----------------------------------------
-FENCE = re.compile(r"^\s*(```|~~~)")
 HTML_HEADING = re.compile(r"^\s*<h([1-6])[^>]*>(.*?)</h\1>\s*$", re.I)
 INLINE_TAG = re.compile(r"</?(font|span|div|center|b|i|u|strong|em|sup|sub|br|p|a|img|table|tr|td|th|tbody|thead)\b[^>]*/?>", re.I)
 # Link and image text stops at the next '[' too: "![![![…" would otherwise rescan up to the same ']'
 # from every '['. (Nested brackets never matched as links anyway: the ']' after them is not '('.)
 MD_IMAGE = re.compile(r"!\[[^\[\]]*\]\([^)]*\)")
 MD_LINK = re.compile(r"\[([^\[\]]+)\]\((?:https?://|#|\.{0,2}/)[^)]*\)")
+WIKI_EMBED = re.compile(r"!\[\[[^\[\]\n]*\]\]")
+WIKI_LINK = re.compile(r"\[\[([^\[\]|#\n]*)(#[^\[\]|\n]*)?(?:\|([^\[\]\n]*))?\]\]")   # page, #heading, |shown text
+CALLOUT = re.compile(r"^[ \t]*(?:>[ \t]*)+(\[![\w-]+\][+-]?[ \t]*)")
 URL = re.compile(r"(?:https?://|www\.)[^\s)\]，。,；;]+")
 TOC_HEADING = re.compile(r"^\s*(#{1,6}\s*)?(目录|目录先行|table of contents|contents)\s*[:：]?\s*$", re.I)
 # Possessive leading blanks and atomic first-occurrence groups (same lines match) keep a long line
@@ -154,25 +163,31 @@ def clean(raw: str, is_html: bool = False, plain: bool = False) -> Mapped:
     """
     base = html_to_text(raw) if is_html else None
     text = base.text if base else raw
-    out = _build(text, _line_ops(text, plain))
-    out.parent = base
+    meta, skip = frontmatter.read(text) if not (is_html or plain) else ({}, 0)
+    out = _build(text, _line_ops(text, plain, skip))
+    out.parent, out.meta = base, meta
     return out
 
 
-def _line_ops(text: str, plain: bool = False):
+def _line_ops(text: str, plain: bool = False, skip: int = 0):
+    """Line by line: fenced lines kept as they are, junk and tables of contents dropped, spans stripped.
+
+    skip: the length of a front matter block, left out of the text.
+    """
     lines = text.splitlines(keepends=True)
     tail = _tail_start(lines)
-    pos, in_fence, in_toc = 0, False, False
+    fences = [(f.start, f.end) for f in md.fences(text)]
+    pos, k, in_toc = 0, 0, False
     for i, line in enumerate(lines):
         a, b = pos, pos + len(line)
         pos = b
         if i >= tail:
             break
-        if FENCE.match(line):
-            in_fence = not in_fence
-            yield ("keep", a, b)
+        if a < skip:
             continue
-        if in_fence:
+        while k < len(fences) and fences[k][1] <= a:
+            k += 1
+        if k < len(fences) and fences[k][0] <= a:
             yield ("keep", a, b)
             continue
         heading = HTML_HEADING.match(line)
@@ -211,15 +226,19 @@ def _inline_ops(line: str, offset: int):
         yield from _strip_spans(line, ta, tb, offset)
         yield ("emit", "\n", offset + tb, offset + len(line))
         return
-    yield from _strip_spans(line, 0, len(line), offset)
+    callout = CALLOUT.match(line)
+    yield from _strip_spans(line, 0, len(line), offset, [callout.span(1)] if callout else [])
 
 
-def _strip_spans(line: str, a: int, b: int, offset: int):
-    drops = []
-    for pattern, close in ((INLINE_TAG, ">"), (MD_IMAGE, ")"), (URL, "")):
+def _strip_spans(line: str, a: int, b: int, offset: int, drops: list | None = None):
+    drops = list(drops or [])
+    for pattern, close in ((INLINE_TAG, ">"), (MD_IMAGE, ")"), (WIKI_EMBED, "]]"), (URL, "")):
         drops += [m.span() for m in _upto(pattern, line, a, b, close)]
     for m in _upto(MD_LINK, line, a, b, ")"):       # keep the link text, drop brackets and target
         drops += [(m.start(), m.start(1)), (m.end(1), m.end())]
+    for m in _upto(WIKI_LINK, line, a, b, "]]"):    # keep the alias, else the page name
+        shown = 3 if m.group(3) is not None else 1
+        drops += [(m.start(), m.start(shown)), (m.end(shown), m.end())]
     pos = a
     for s, e in sorted(drops):
         if s >= pos:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 
+from ingest import markdown as md
 from rag.text import CJK
 
-FENCE_OPEN = re.compile(r"^[ \t]*(```|~~~)[ \t]*([\w+#.-]*)[^\n]*$", re.M)
 # "for x … in …:" takes the first " in " atomically (the same lines match): retrying every " in " of a
 # long line, each with a scan for ':', was quadratic.
 CODE_START = re.compile(
@@ -29,22 +29,10 @@ DEDENT_AFTER = re.compile(r"^\s*(return|pass|raise|break|continue)\b")
 
 
 def fenced_blocks(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, language) of fenced code blocks, fences included; an unclosed fence runs to the end."""
-    blocks, opened = [], None
-    for m in FENCE_OPEN.finditer(text):
-        if opened is None:
-            opened = m
-        elif m.group(2) == "" and m.group(1) == opened.group(1):
-            blocks.append((opened.start(), _line_end(text, m.end()), opened.group(2).lower() or "text"))
-            opened = None
-    if opened is not None:
-        blocks.append((opened.start(), len(text), opened.group(2).lower() or "text"))
-    return blocks
-
-
-def _line_end(text: str, pos: int) -> int:
-    nl = text.find("\n", pos)
-    return len(text) if nl < 0 else nl + 1
+    """(start, end, language) of fenced code blocks, fences included, by markdown-it's rule (the one
+    ingest.clean and ingest.structure use): a fence closes only on a bare fence at least as long, so
+    "```+" inside a block is code; an unclosed fence runs to the end of its list item or of the text."""
+    return [(f.start, f.end, f.info or "text") for f in md.fences(text)]
 
 
 def is_code_line(line: str) -> bool:

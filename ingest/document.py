@@ -13,7 +13,7 @@ from rag.schema import Chunk
 
 # Bump when cleaning, structure or chunking changes: the next ingest re-parses every file
 # (vectors are still reused for passages whose text did not change).
-PARSER_VERSION = "6"
+PARSER_VERSION = "7"
 
 
 @dataclass

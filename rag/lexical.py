@@ -2,8 +2,9 @@
 
 The question and heading are repeated in each document's tokens so that a match there
 outweighs one in the body text. BM25 tokens are only comparable with query tokens made by the
-same tokenizer: signature() names it (jieba and bm25s versions, the term dictionary's hash), and
-rag/store.py rebuilds the index in memory when the saved signature differs.
+same tokenizer: signature() names it (jieba and bm25s versions, the term dictionary's hash, the
+traditional-to-simplified rule), and rag/store.py rebuilds the index in memory when the saved
+signature differs or lacks one of these (an index saved before the rule existed).
 
     Lexical.build([chunk_tokens(c) for c in chunks]).search("特征金字塔网络", 5) -> [(row, score), ...]
 """
@@ -20,16 +21,18 @@ from rag import text as textlib
 from rag.schema import Chunk
 
 HEADING_WEIGHT = 2      # times the heading tokens are repeated
-SIGNATURE_KEYS = ("jieba", "bm25s", "dictionary")
+SIGNATURE_KEYS = ("jieba", "bm25s", "dictionary", "script")
 
 
 def signature() -> dict[str, str]:
-    """What makes BM25 tokens today: {"jieba": "0.42.1", "bm25s": "0.2.x", "dictionary": "3f0c…"}."""
+    """What makes BM25 tokens today: {"jieba": "0.42.1", "bm25s": "0.2.x", "dictionary": "3f0c…",
+    "script": "opencc 1.4.2 t2s"}."""
     try:
         bm25s_version = metadata.version("bm25s")
     except metadata.PackageNotFoundError:       # a source checkout of bm25s: fall back to its module
         bm25s_version = getattr(bm25s, "__version__", "")
-    return {"jieba": textlib.JIEBA_VERSION, "bm25s": bm25s_version, "dictionary": textlib.dictionary_hash()}
+    return {"jieba": textlib.JIEBA_VERSION, "bm25s": bm25s_version, "dictionary": textlib.dictionary_hash(),
+            "script": textlib.SCRIPT_RULE}
 
 
 def chunk_tokens(chunk: Chunk) -> list[str]:

@@ -33,6 +33,7 @@ class Chunk:
     question: str
     text: str
     code: list[CodeSnippet] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)    # the note's front matter (title, tags): kept, not indexed
 
     @property
     def title(self) -> str:

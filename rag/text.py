@@ -1,7 +1,8 @@
-"""Text rules for Chinese + English notes, each defined once; the only module that imports jieba.
+"""Text rules for Chinese + English notes, each defined once; the only module that imports jieba and opencc.
 
     normalise("ＲＯＩ Align ") -> "roi align"
     tokenize("ROIAlign和ROIPool的区别") -> ["roialign", "roipool", "区别"]
+    tokenize("特徵金字塔網絡") == tokenize("特征金字塔网络")     # traditional and simplified meet in BM25
     language("LoRA怎么初始化") -> "zh"
 
 The term dictionary lives in a private jieba.Tokenizer (never jieba's global one): the built-in
@@ -16,10 +17,11 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from importlib import metadata, resources
 from typing import Iterable, Literal
 
 import jieba
+import opencc
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -35,6 +37,11 @@ STOPWORDS = frozenset(
     "a an the of to in on for and or is are be do does what how why which with vs".split())
 TERM_FREQ = 20000       # high enough that jieba keeps a taught term whole against its own words
 JIEBA_VERSION = jieba.__version__
+# BM25 tokens are made from simplified characters: a traditional note and a simplified question (or the
+# reverse) share their tokens. The chunk text itself is never converted: answers quote the note as written.
+SCRIPT_CONFIG = "t2s"
+SCRIPT_RULE = f"opencc {metadata.version('opencc')} {SCRIPT_CONFIG}"
+_convert_lock = threading.Lock()
 
 
 # ---- script and language -------------------------------------------------------------------------
@@ -65,6 +72,17 @@ def is_english(text: str) -> bool:
 def normalise(text: str) -> str:
     """NFKC, lower-case, collapse whitespace: normalise("ＲＯＩ  Align") -> "roi align"."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().lower()
+
+
+def to_simplified(text: str) -> str:
+    """Traditional characters and phrases as simplified ones (OpenCC t2s): to_simplified("過擬合") -> "过拟合"."""
+    if not has_cjk(text):
+        return text
+    if "converter" not in _state:
+        with _create_lock:
+            _state.setdefault("converter", opencc.OpenCC(SCRIPT_CONFIG))
+    with _convert_lock:              # one converter shared by the web UI's threads
+        return _state["converter"].convert(text)
 
 
 def squash(text: str) -> str:
@@ -210,12 +228,12 @@ def words(text: str) -> list[tuple[str, int, int]]:
 
 
 def tokenize(text: str) -> list[str]:
-    """Search-mode tokens for BM25: normalised, sub-words added, stopwords and punctuation dropped.
+    """Search-mode tokens for BM25: normalised, simplified, sub-words added, stopwords and punctuation dropped.
 
         tokenize("LoRA的秩") -> ["lora", "秩"]
     """
     tokens = []
-    for tok in _dictionary().tokenizer.cut_for_search(normalise(text)):
+    for tok in _dictionary().tokenizer.cut_for_search(to_simplified(normalise(text))):
         tok = tok.strip()
         if tok and tok not in STOPWORDS and WORD.search(tok):
             tokens.append(tok)
