@@ -13,6 +13,7 @@ import numpy as np
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from tqdm import tqdm
 
+from ingest import formats
 from ingest.load import decode, read, walk
 from rag.lexical import Lexical
 from rag.text import tokenize
@@ -29,10 +30,18 @@ def baseline_passages(root: Path) -> list[tuple[str, str]]:
         raw_file = read(path, root)
         if not hasattr(raw_file, "data"):
             continue
-        text, _ = decode(raw_file.data)
+        text = _text_of(raw_file)
         if text:
             out += [(raw_file.source, piece) for piece in splitter.split_text(text)]
     return out
+
+
+def _text_of(raw_file) -> str | None:
+    """The text iqa reads from the file: PDF, Word and notebooks through their converters."""
+    if formats.handles(raw_file.source):
+        lines = formats.convert(raw_file.source, raw_file.data)
+        return lines.text if isinstance(lines, formats.Lines) else None
+    return decode(raw_file.data)[0]
 
 
 class Baseline:

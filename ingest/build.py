@@ -18,6 +18,7 @@ from filelock import FileLock, Timeout
 from tqdm import tqdm
 
 from ingest.document import PARSER_VERSION, Parsed, parse
+from ingest.formats.unsupported import not_read
 from ingest.load import RawFile, Skip, is_utf8, printable_name, read, unique_files, walk_all
 from rag import store as storelib
 from rag import text as textlib
@@ -55,8 +56,7 @@ class Summary:
         out += [f"  read {source} as {codec}" + (f", {n} undecodable byte sequence(s) shown as U+FFFD" if n else "")
                 for source, codec, n in self.encodings]
         if self.ignored:
-            out.append("  ignored, not .md/.txt/.html notes: "
-                       + ", ".join(f"{kind} {n}" for kind, n in sorted(self.ignored.items(), key=lambda kv: (-kv[1], kv[0]))))
+            out.append("  " + not_read(self.ignored))
         out += [f"  skipped {s.source}: {s.reason}" for s in self.skipped]
         return out
 
@@ -119,7 +119,8 @@ def ingest(paths: list[Path], index_dir: Path, embedder, *, embedder_name: str =
         summary.removed = len(set(old_files) - set(files_meta))
         summary.seconds["parse"] = time.perf_counter() - t0
         if not kept and not fresh:
-            raise InputError(f"No readable .md, .txt or .html files under {', '.join(printable_name(str(p)) for p in paths)}.")
+            raise InputError(f"No readable notes (.md, .txt, .html, .pdf, .docx, .ipynb) under "
+                             f"{', '.join(printable_name(str(p)) for p in paths)}.")
         chunks = kept + fresh
         # The root as printable text: a folder name that is not UTF-8 must not break the JSON manifest.
         root_text = printable_name(str(root))
@@ -226,6 +227,7 @@ def _parse(raw_file: RawFile, summary: Summary) -> Parsed | None:
     if isinstance(parsed, Skip):
         summary.skipped.append(parsed)
         return None
+    summary.skipped += parsed.skips
     if not is_utf8(parsed.encoding) or parsed.replaced:
         summary.encodings.append((raw_file.source, parsed.encoding, parsed.replaced))
     return parsed

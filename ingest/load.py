@@ -16,7 +16,7 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm"}
+SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf", ".docx", ".ipynb"}   # the last three: ingest.formats
 MAX_BYTES = 20 * 1024 * 1024
 READ_SECONDS = 30.0        # a note file is read whole well within this on any working disk
 READ_CHUNK = 1 << 20

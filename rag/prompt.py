@@ -15,8 +15,8 @@ FENCED = re.compile(r"```.*?(?:```|$)", re.S)
 MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\]|【(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)】")
 # A line that only introduces what follows: "原理说明：", "**代码:**", "- 优点：" (markers aside).
 LABEL_LINE = re.compile(r"^[ \t>*#•\-]*[^\n:：。.!?！？]{1,30}[:：][ \t*]*(?:\[\d{1,2}\][ \t]*)*$")
-CODE_LABEL = re.compile(r"^[ \t>*#•\-]*(?:python\s*|pytorch\s*)?(?:核心)?(?:代码|示例代码|代码示例|代码实现|实现代码|code|code example)"
-                        r"[ \t]*[:：]", re.I)
+CODE_LABEL = re.compile(r"^[ \t>*#•\-]*(?:python\s*|pytorch\s*)?(?:核心)?"
+                        r"(?:代码|示例代码|代码示例|代码实现|实现代码|code|code example)[ \t]*[:：]", re.I)
 PASSAGE_MIN_TOKENS = 30     # a passage squeezed below this says too little to be worth its number
 FIRST_SHARE = 0.7           # of the passage budget, for the best section
 OPENING_SENTENCES = 2
@@ -95,7 +95,7 @@ def _merged(group: list[Hit]) -> Hit:
     first = parts[0]
     chunk = Chunk(first.id, first.source, first.start, max(c.end for c in parts), first.line_start,
                   max(c.line_end for c in parts), first.heading, first.question,
-                  "\n".join(c.text for c in parts), [s for c in parts for s in c.code])
+                  "\n".join(c.text for c in parts), [s for c in parts for s in c.code], place=first.place, meta=first.meta)
     return Hit(chunk, group[0].score, group[0].rank, [loc for h in group for loc in h.also_in])
 
 

@@ -105,7 +105,7 @@ def sources_text(answer) -> str:
         lines += [f"  [{r.n}] {terminal(r.title)}\n      {terminal(r.location)}" for r in rows]
     for ref in answer.code:
         s = ref.snippet
-        lines.append(f"\nCode ({terminal(s.language)}) — {terminal(ref.source)}:{s.line_start}-{s.line_end}")
+        lines.append(f"\nCode ({terminal(s.language)}) — {terminal(ref.location)}")
         lines.append(terminal(s.code))
     lines.append("\n" + timings_line(answer))
     return "\n".join(lines)
@@ -130,7 +130,7 @@ def code_markdown(answer, limit: int = 4) -> str:
     """The code panel: a header per snippet (escaped) and the code in a fence it cannot close."""
     if answer is None or not answer.code:
         return ""
-    blocks = [f"**{html.escape(ref.source)}:{ref.snippet.line_start}-{ref.snippet.line_end}** "
+    blocks = [f"**{html.escape(ref.location)}** "
               f"({html.escape(ref.snippet.language)})\n{fence(ref.snippet.code, ref.snippet.language)}"
               for ref in answer.code[:limit]]
     return "\n\n".join(blocks)

@@ -18,6 +18,7 @@ class CodeSnippet:
     end: int
     line_start: int     # 1-based line numbers in the raw file
     line_end: int
+    place: str = ""     # in a PDF, Word or notebook file: "page 3, lines 2-9", "paragraph 12", "cell 7"
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Chunk:
     question: str
     text: str
     code: list[CodeSnippet] = field(default_factory=list)
+    place: str = ""     # PDF, Word, notebook: the page, paragraph or cell (lines count in the text read from it)
     meta: dict = field(default_factory=dict)    # the note's front matter (title, tags): kept, not indexed
 
     @property
@@ -41,7 +43,8 @@ class Chunk:
 
     @property
     def location(self) -> str:
-        return f"{self.source}:{self.line_start}-{self.line_end}"
+        """Where a reader opens the file: "notes.md:12-20", "book.pdf, page 3, lines 2-9", "nb.ipynb, cell 7"."""
+        return f"{self.source}, {self.place}" if self.place else f"{self.source}:{self.line_start}-{self.line_end}"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,9 +95,15 @@ class CodeRef:
     source: str
     snippet: CodeSnippet
 
+    @property
+    def location(self) -> str:
+        """"roi.md:12-20", or "book.pdf, page 3, lines 2-9" / "nb.ipynb, cells 4-5" where the file has places."""
+        s = self.snippet
+        return f"{self.source}, {s.place}" if s.place else f"{self.source}:{s.line_start}-{s.line_end}"
+
     def to_dict(self) -> dict:
         s = self.snippet
-        return {"source": self.source, **_place(s), "language": s.language, "code": s.code}
+        return {"source": self.source, **_place(s), "location": self.location, "language": s.language, "code": s.code}
 
 
 @dataclass

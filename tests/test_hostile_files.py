@@ -104,7 +104,8 @@ def test_every_skipped_file_and_folder_is_listed_with_its_reason(tmp_path, monke
     assert "  skipped locked: folder not readable (Permission denied)" in lines
     assert "  skipped big.md: too large (0 MiB > 0 MiB)" in lines
     assert "  skipped blob.txt: binary (NUL bytes)" in lines
-    assert "  ignored, not .md/.txt/.html notes: .pdf 1, .png 1" in lines
+    assert "  skipped paper.pdf: not a readable PDF (Failed to load document (PDFium: Data format error).)" in lines
+    assert "  not read, 1 file: 1 image (.png) — not notes, iqa does no OCR" in lines
 
 
 def test_a_file_the_parser_fails_on_is_skipped_with_the_error(tmp_path, monkeypatch):

@@ -41,10 +41,11 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_ingested(tmp_path, fake
 
 def test_walk_ignores_other_suffixes_and_hidden_files(tmp_path):
     (tmp_path / "a.md").write_text("x")
-    (tmp_path / "b.pdf").write_text("x")
+    (tmp_path / "b.png").write_text("x")
+    (tmp_path / "c.pdf").write_text("x")                   # read by ingest.formats
     (tmp_path / ".hidden.md").write_text("x")
     files, _ = walk(tmp_path)
-    assert [f.name for f in files] == ["a.md"]
+    assert [f.name for f in files] == ["a.md", "c.pdf"]
     assert read(tmp_path / "a.md", tmp_path).source == "a.md"
 
 
