@@ -27,7 +27,7 @@ from rag.errors import InputError
 from rag.lexical import Lexical, chunk_tokens
 from rag.retrieve import passage_text
 from rag.schema import Chunk
-from rag.stores import build_vector_index
+from rag.stores import DEFAULT, build_vector_index, check_store
 
 
 @dataclass
@@ -97,12 +97,13 @@ def _previous(index_dir: Path, embedder_name: str, rebuild: bool, log):
 
 
 def ingest(paths: list[Path], index_dir: Path, embedder, *, embedder_name: str = "", rebuild: bool = False,
-           follow_links: bool = False, log=print) -> Summary:
+           follow_links: bool = False, store: str = DEFAULT, log=print) -> Summary:
     """Bring the index at index_dir in line with the files under paths.
 
     embedder is an Embedder, or a factory called only when some text needs embedding (then
     embedder_name names the model it will make). Symbolic links leading outside paths are skipped
-    with the reason unless follow_links.
+    with the reason unless follow_links. store names where the vectors go ("faiss", "milvus:URI"); the
+    default keeps a live index's own store.
     """
     t0, summary = time.perf_counter(), Summary()
     root = corpus_root(paths)
@@ -124,7 +125,10 @@ def ingest(paths: list[Path], index_dir: Path, embedder, *, embedder_name: str =
         chunks = kept + fresh
         # The root as printable text: a folder name that is not UTF-8 must not break the JSON manifest.
         root_text = printable_name(str(root))
-        if old and not fresh and not summary.removed and old.manifest.root == root_text and not old.lexical_rebuilt:
+        store = _store_of(old) if old and store == DEFAULT else store
+        check_store(store, index_dir)               # an unreachable store fails before any embedding
+        if (old and not fresh and not summary.removed and old.manifest.root == root_text and not old.lexical_rebuilt
+                and _store_of(old) == store):
             folder = old.folder                      # nothing changed: keep the live generation as it is
             textlib.load_terms(old.terms)
         else:
@@ -135,7 +139,7 @@ def ingest(paths: list[Path], index_dir: Path, embedder, *, embedder_name: str =
             dim = embedder.dim if isinstance(embedder, Embedder) else old.manifest.dim
             manifest = storelib.Manifest(embedder=name, dim=dim, root=root_text, files=files_meta,
                                          parser=PARSER_VERSION, versions={"embedder": _embedder_version(embedder, old)})
-            folder = _write_generation(index_dir, manifest, chunks, [kept_vectors, vectors])
+            folder = _write_generation(index_dir, manifest, chunks, [kept_vectors, vectors], store)
             summary.seconds["index"] = time.perf_counter() - t2
     finally:
         lock.release()
@@ -147,15 +151,21 @@ def ingest(paths: list[Path], index_dir: Path, embedder, *, embedder_name: str =
     return summary
 
 
-def _write_generation(index_dir: Path, manifest, chunks: list[Chunk], vector_parts) -> Path:
-    """Vectors, BM25 and the corpus's own terms for chunks, saved as the new live generation."""
+def _store_of(old) -> str:
+    """The live index's store spec: "faiss", or "milvus:/home/me/notes.db" (where its rows were written)."""
+    uri = getattr(old.index, "uri", "")
+    return f"{old.manifest.vector_store}:{uri}" if uri else old.manifest.vector_store
+
+
+def _write_generation(index_dir: Path, manifest, chunks: list[Chunk], vector_parts, store: str = DEFAULT) -> Path:
+    """Vectors, BM25 and the corpus's own terms for chunks, saved as the new live generation in store."""
     parts = [v for v in vector_parts if v is not None and len(v)]
     vectors = np.concatenate(parts) if parts else np.zeros((0, manifest.dim), np.float32)
     terms = textlib.corpus_terms(c.text for c in chunks)
     textlib.load_terms(terms)
     lexical = Lexical.build([chunk_tokens(c) for c in chunks])
-    store = storelib.Store(manifest, chunks, build_vector_index(vectors), lexical, terms)
-    return storelib.save(store, index_dir)
+    generation = storelib.Store(manifest, chunks, build_vector_index(vectors, store), lexical, terms)
+    return storelib.save(generation, index_dir)
 
 
 def _embedder_version(embedder, old) -> str:

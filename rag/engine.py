@@ -18,7 +18,7 @@ from rag.backends import ModelPool
 from rag.backends.extractive import ExtractiveBackend
 from rag.compose import cite_check, compose, cross_language_chooser, declined, margin_judge
 from rag.config import Settings
-from rag.errors import IndexUnavailable, IqaError
+from rag.errors import IndexUnavailable, IqaError, ModelUnavailable
 from rag.generate import generate
 from rag.prepare import prepare
 from rag.retrieve import Retriever
@@ -56,7 +56,7 @@ class Engine:
         self.models = ModelPool(settings, log, answer_model=llm)
         self.embed_query = lru_cache(maxsize=QUERY_VECTORS_CACHED)(self._embed_query)
         self.rerank = _reranker(settings)
-        self.live = Generation(store or storelib.load(settings.index, None, log=log), self)
+        self.live = Generation(store or storelib.load(settings.index, None, log=log, store_spec=settings.store), self)
         self._reloading = threading.Lock()
         self._refused = ""          # a generation that could not be loaded: not retried until CURRENT moves on
 
@@ -128,11 +128,26 @@ class Engine:
             yield "token", text
             yield "answer", compose(turn, text)
             return
-        for piece in generate(turn, model, self.settings):
+        for piece in _generate_or_quote(turn, model, self.settings):
             yield "token", piece
         choose = cross_language_chooser(turn, live.scope, self.embed_query, live.retriever.chinese_corpus)
         text = cite_check(turn, choose)
         yield "answer", compose(turn, text, margin_judge(turn, live.scope, self.embed_query))
+
+
+def _generate_or_quote(turn, model, settings) -> Iterator[str]:
+    """The model's answer; when the model fails on the way (a model server down, too slow, or cut off
+    mid-answer), the extractive answer from the same passages, with the failure as its notice."""
+    streamed = False
+    try:
+        for piece in generate(turn, model, settings):
+            streamed = True
+            yield piece
+    except ModelUnavailable as e:
+        turn.note(f"Extractive answer: {e}")
+        if streamed:        # what the model wrote before it failed stays apart from the quoted answer
+            yield "\n\n"
+        yield from generate(turn, ExtractiveBackend(), settings)
 
 
 def _load_generation(engine: Engine, name: str) -> Generation | None:
@@ -144,7 +159,7 @@ def _load_generation(engine: Engine, name: str) -> Generation | None:
     live, snapshot = engine.live.store, textlib.snapshot_dictionary()
     textlib.reset_dictionary()
     try:
-        store = storelib.load(engine.settings.index, None, log=engine.log)
+        store = storelib.load(engine.settings.index, None, log=engine.log, store_spec=engine.settings.store)
         if (store.manifest.embedder, store.manifest.dim) != (live.manifest.embedder, live.manifest.dim):
             raise IndexUnavailable(f"it was built with embedder {store.manifest.embedder!r}, not "
                                    f"{live.manifest.embedder!r}; restart `iqa ui` to use it.")

@@ -31,7 +31,7 @@ from rag import text as textlib
 from rag.errors import IndexUnavailable, IqaError
 from rag.lexical import SIGNATURE_KEYS, Lexical, chunk_tokens, read_terms, signature, write_terms
 from rag.schema import Chunk
-from rag.stores import DEFAULT, build_vector_index, load_vector_index
+from rag.stores import DEFAULT, build_vector_index, load_vector_index, opened_spec, save_rows, saved_bm25
 from rag.stores.base import VectorIndex
 
 FORMAT = "iqa-index v1"
@@ -130,6 +130,7 @@ def save(store: Store, index_dir: Path) -> Path:
         if isinstance(e, Exception) and (message := _not_written(e, index_dir, store)):
             raise IndexUnavailable(message) from e
         raise
+    store.index.went_live(index_dir)
     _remove_stale(index_dir, keep=folder.name)
     store.folder = folder
     return folder
@@ -156,8 +157,7 @@ def _write_files(store: Store, tmp: Path) -> None:
     with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
         for chunk in store.chunks:
             f.write(json.dumps(chunk.to_dict(), ensure_ascii=False) + "\n")
-    store.index.save(tmp)
-    store.lexical.save(tmp)
+    save_rows(tmp, store.index, store.lexical, store.chunks)
     write_terms(tmp, store.terms)
     (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")   # last: marks complete
 
@@ -217,12 +217,12 @@ def read_manifest(index_dir: Path) -> Manifest | None:
         raise IndexUnavailable(f"The index at {index_dir} is damaged or not an iqa index ({e}); {REBUILD}.") from e
 
 
-def load(index_dir: Path, embedder_name: str | None = None, log: Log | None = None) -> Store:
+def load(index_dir: Path, embedder_name: str | None = None, log: Log | None = None, store_spec: str = DEFAULT) -> Store:
     """Load the live generation; any damage or mismatch is one sentence naming the fix.
 
     BM25 made by another tokenizer (jieba, bm25s or term dictionary) is rebuilt in memory; a vector
     index made by another faiss or embedder version is used as it is. Either is reported through log
-    (default: stderr).
+    (default: stderr). store_spec ("milvus:URI") may say where the rows are reached: rag.stores.opened_spec.
     """
     log = log or (lambda message: print(message, file=sys.stderr))
     manifest = read_manifest(index_dir)
@@ -233,10 +233,10 @@ def load(index_dir: Path, embedder_name: str | None = None, log: Log | None = No
                                f"not {embedder_name!r}; {REBUILD} (or use --embed-model {manifest.embedder}).")
     folder = current_folder(index_dir)
     with _damage_means_rebuild(index_dir):
-        chunks, index, terms = _read_generation(folder, manifest)
+        chunks, index, terms = _read_generation(folder, manifest, opened_spec(manifest.vector_store, store_spec))
         textlib.load_terms(terms)          # before comparing dictionaries and before any query
         changes = _lexical_changes(manifest)
-        lexical = None if changes else Lexical.load(folder, {k: manifest.versions[k] for k in SIGNATURE_KEYS})
+        lexical = None if changes else saved_bm25(folder, index, {k: manifest.versions[k] for k in SIGNATURE_KEYS})
     counts = {len(chunks), index.ntotal, manifest.chunks} | ({lexical.size} if lexical else set())
     if len(counts) != 1 or index.dim != manifest.dim:
         raise IndexUnavailable(f"The index at {index_dir} is inconsistent (chunk and vector counts differ); {REBUILD}.")
@@ -262,10 +262,10 @@ def _damage_means_rebuild(index_dir: Path):
         raise IndexUnavailable(f"The index at {index_dir} is damaged ({type(e).__name__}); {REBUILD}.") from e
 
 
-def _read_generation(folder: Path, manifest: Manifest) -> tuple[list[Chunk], VectorIndex, list[str]]:
+def _read_generation(folder: Path, manifest: Manifest, spec: str) -> tuple[list[Chunk], VectorIndex, list[str]]:
     chunks = [Chunk.from_dict(json.loads(line))
               for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
-    return chunks, load_vector_index(folder, manifest.vector_store), read_terms(folder)
+    return chunks, load_vector_index(folder, spec), read_terms(folder)
 
 
 def _lexical_changes(manifest: Manifest) -> str:

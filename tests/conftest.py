@@ -143,3 +143,12 @@ def term_dictionary():
     snapshot = textlib.snapshot_dictionary()
     yield
     textlib.restore_dictionary(snapshot)
+
+
+@pytest.fixture(autouse=True)
+def milvus_connections():
+    """A test's Milvus Lite databases are released when it ends (each lives in that test's tmp_path)."""
+    yield
+    import sys
+    if "rag.stores.milvus_store" in sys.modules:
+        sys.modules["rag.stores.milvus_store"].close_all()

@@ -28,11 +28,22 @@ exit status: 0 done, 1 internal error (IQA_DEBUG=1 shows the traceback), 2 bad i
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, help="index directory (default $IQA_HOME/index)")
+    p.add_argument("--store", metavar="faiss|milvus[:PATH_OR_URI]",
+                   help="where the vectors live: faiss (default; an index keeps the store it was built with), "
+                        "milvus (Milvus Lite in the index folder), milvus:./notes.db or milvus:http://host:19530")
 
 
 def _retrieval(p: argparse.ArgumentParser) -> None:
     p.add_argument("--k", type=int, default=None, help="number of passages (default 5)")
     p.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], default=None, help="default hybrid")
+
+
+def _server(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--llm-url", metavar="URL",
+                   help="an OpenAI-compatible server answers instead of the local model: Ollama "
+                        "http://localhost:11434/v1, vLLM http://HOST:8000/v1, llama.cpp http://HOST:8080/v1, "
+                        "LM Studio http://localhost:1234/v1 (also IQA_LLM_URL; key from IQA_LLM_API_KEY)")
+    p.add_argument("--llm-name", metavar="NAME", help="the server's model to use (default: the first it lists)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -61,6 +72,7 @@ def parser() -> argparse.ArgumentParser:
     _retrieval(p)
     p.add_argument("--no-llm", action="store_true", help="extractive answer: instant, never invents text")
     p.add_argument("--model", help="GGUF path or qwen2.5-coder-1.5b (default) / qwen2.5-coder-0.5b")
+    _server(p)
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p = sub.add_parser("eval", help="score retrieval on a labelled question file",
                        epilog="example: iqa eval questions.jsonl --retriever all --report report/ --baseline ../corpus")
@@ -74,6 +86,7 @@ def parser() -> argparse.ArgumentParser:
                    help="write report.md and recall_at_k.png into this folder (created if missing; an existing "
                         "folder is fine, its report files are replaced)")
     p.add_argument("--model", help="GGUF path or built-in model name for --answers")
+    _server(p)
     p.add_argument("--answers", type=int, default=0, metavar="N",
                    help="also ask the model the first N questions and report how many answers cite a relevant passage")
     p.add_argument("--baseline", action="store_true",
@@ -87,6 +100,7 @@ def parser() -> argparse.ArgumentParser:
                    help="bind address (default 127.0.0.1: this machine only; any other address needs --auth)")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--model", help="GGUF path or built-in model name")
+    _server(p)
     p.add_argument("--auth", metavar="USER:PASSWORD_FILE",
                    help="require this login; the password is the file's first line, so it never shows in the "
                         "process list (also IQA_AUTH or ui_auth in config.toml)")
@@ -120,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _settings(args, **extra):
-    return load_settings(index_dir=getattr(args, "index", None), **extra)
+    return load_settings(index_dir=getattr(args, "index", None), llm_url=getattr(args, "llm_url", None),
+                         llm_name=getattr(args, "llm_name", None), store=getattr(args, "store", None), **extra)
 
 
 def cmd_ingest(args) -> int:
@@ -128,7 +143,8 @@ def cmd_ingest(args) -> int:
     from rag.embed import make_embedder
     s = _settings(args, embed_model=args.embed_model, follow_links=args.follow_links)
     summary = ingest(args.paths, s.index, lambda: make_embedder(s.embed_model, threads=s.threads),
-                     embedder_name=s.embed_model, rebuild=args.rebuild, follow_links=s.follow_links, log=_err)
+                     embedder_name=s.embed_model, rebuild=args.rebuild, follow_links=s.follow_links, store=s.store,
+                     log=_err)
     print("\n".join(summary.lines()))
     return 0
 

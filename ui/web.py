@@ -8,6 +8,9 @@ The login covers the page, the chat and the /ask API alike (Gradio's auth). Ques
 bounded queue (settings.ui_queue); beyond it a question is turned away at once: gradio_client raises
 "Queue is full! Please try again." and the browser shows "This application is currently busy. Please
 try again.".
+
+The in-process model writes one answer at a time: the others wait in that queue and each waiting user
+sees their place ("queue: 2/5"). A model server (--llm-url) takes engine.models.parallel answers at once.
 """
 from __future__ import annotations
 
@@ -63,10 +66,13 @@ def _link(m: re.Match) -> str:
 
 
 class ChatHandler:
-    """Streams answers into the chat; one engine, one answer at a time (the model is not re-entrant)."""
+    """Streams answers into the chat. An in-process model writes one answer at a time (it is not
+    re-entrant), so questions queue and Gradio shows each waiting user its place; a model server that
+    batches (engine.models.parallel > 1) writes several answers at once."""
 
     def __init__(self, engine):
-        self.engine, self.lock = engine, threading.Lock()
+        self.engine, self.parallel = engine, engine.models.parallel
+        self.lock = threading.BoundedSemaphore(self.parallel)
 
     def respond(self, message, history, k, retriever, mode):
         history = list(history or [])[-HISTORY_MESSAGES:]

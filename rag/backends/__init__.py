@@ -15,6 +15,7 @@ from rag.errors import ConfigError
 BACKENDS = {
     "llama_cpp": "rag.backends.llamacpp",
     "extractive": "rag.backends.extractive",
+    "openai": "rag.backends.openai_api",       # chosen whenever llm_url is set
 }
 
 __all__ = ["BACKENDS", "LLMBackend", "Request", "load_backend", "ModelPool"]

@@ -5,7 +5,9 @@ default that cannot load (parts not installed) falls back to extractive answers 
 """
 from __future__ import annotations
 
-from rag.backends import load_backend
+import importlib
+
+from rag.backends import BACKENDS, load_backend
 from rag.backends.base import LLMBackend
 from rag.errors import ModelUnavailable
 
@@ -22,6 +24,8 @@ class ModelPool:
             self._loaded[self._answer_key()] = answer_model
 
     def _answer_key(self) -> tuple[str, str]:
+        if self.settings.llm_url:       # a model server answers: no GGUF is loaded
+            return "openai", self.settings.llm_url
         return self.settings.llm_backend, self.settings.model_spec
 
     def _get(self, key: tuple[str, str]) -> LLMBackend:
@@ -41,7 +45,7 @@ class ModelPool:
         try:
             return self._get(self._answer_key()), ""
         except ModelUnavailable as e:
-            if self.settings.model_explicit:
+            if self.settings.model_explicit and not self.settings.llm_url:
                 raise
             return None, str(e)
 
@@ -63,6 +67,20 @@ class ModelPool:
         return model if model is not None and model.chat else None
 
     @property
+    def parallel(self) -> int:
+        """Answers the answer model writes at once, known without loading it: its backend module's
+        PARALLEL (a model server that batches), else 1 (an in-process model is not re-entrant)."""
+        model = self._loaded.get(self._answer_key())
+        if model is None:
+            try:
+                model = importlib.import_module(BACKENDS[self._answer_key()[0]])
+            except (KeyError, ModelUnavailable):
+                return 1
+        return max(1, int(getattr(model, "parallel", getattr(model, "PARALLEL", 1))))
+
+    @property
     def answer_name(self) -> str:
         model = self._loaded.get(self._answer_key())
+        if model is None and self.settings.llm_url:      # a server backend costs nothing to make: name it
+            model = self._get(self._answer_key())
         return model.name if model else self.settings.model_spec

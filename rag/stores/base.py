@@ -21,6 +21,9 @@ class VectorIndex(ABC):
     package: ClassVar[str] = ""    # the distribution to install ("faiss-cpu")
     version: ClassVar[str] = ""    # its running version, recorded in the manifest
     layout: str = ""               # how the rows are indexed ("Flat", "HNSW32"), for the manifest
+    # True for a backend that also stores the BM25 side (Milvus: sparse vectors). rag/store.py then calls
+    # save(folder, lexical, chunks) instead of writing bm25s files, and reads BM25 back through the backend.
+    keeps_bm25: ClassVar[bool] = False
 
     @abstractmethod
     def add(self, vectors: np.ndarray) -> None:
@@ -56,3 +59,7 @@ class VectorIndex(ABC):
     @abstractmethod
     def load(cls, folder: Path) -> "VectorIndex":
         """Read what save wrote; any exception means the folder is damaged."""
+
+    def went_live(self, index_dir: Path) -> None:
+        """Called once CURRENT names this generation: a backend that keeps rows outside the folder (Milvus)
+        points its own readers at them and drops what older generations left. Files need nothing."""
