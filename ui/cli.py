@@ -21,7 +21,13 @@ EPILOG = """examples:
   iqa ask "What is LoRA?" --no-llm --json  extractive answer as JSON
   iqa eval questions.jsonl --report out/  Recall@k, MRR, nDCG per retriever
   iqa ui                                  local web chat on http://127.0.0.1:7860
-settings: flags > environment (IQA_HOME, IQA_INDEX, IQA_MODEL, IQA_EMBED_MODEL) > $IQA_HOME/config.toml
+  iqa practice --topic cv -n 10           mock interview: questions from the notes, graded, scheduled (FSRS)
+  iqa practice --stats                    due / reviewed / average score by topic, and a plot of scores
+  iqa export anki notes.apkg              every question section as an Anki note
+  iqa ask "What is NMS?" --llm-url http://localhost:11434/v1 --llm-name qwen2.5:7b   answer through a model server
+  iqa ingest corpus/ --store milvus:./notes.db   keep the vectors and BM25 in Milvus Lite (or milvus:http://host:19530)
+settings: flags > environment (IQA_HOME, IQA_INDEX, IQA_STORE, IQA_MODEL, IQA_EMBED_MODEL, IQA_LLM_URL; the server's key
+  only from IQA_LLM_API_KEY) > $IQA_HOME/config.toml
 exit status: 0 done, 1 internal error (IQA_DEBUG=1 shows the traceback), 2 bad input (question, path,
   flag), 3 bad configuration, 4 no usable index, 5 model unavailable, 130 interrupted"""
 
@@ -50,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="iqa", description="Local, offline interview Q&A over your own notes.",
                                  epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("ingest", help="index folders of .md/.txt/.html notes (only changed files are re-embedded)",
+    p = sub.add_parser("ingest", help="index folders of .md/.txt/.html/.pdf/.docx/.ipynb notes (only changed files are re-embedded)",
                        epilog="example: iqa ingest ~/notes --index ~/.iqa/index")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     _common(p)
@@ -105,7 +111,35 @@ def parser() -> argparse.ArgumentParser:
                    help="require this login; the password is the file's first line, so it never shows in the "
                         "process list (also IQA_AUTH or ui_auth in config.toml)")
     sub.add_parser("models", help="assemble and verify the built-in models (SHA-256)")
+    _practice_parsers(sub)
     return ap
+
+
+def _practice_parsers(sub) -> None:
+    p = sub.add_parser("practice", help="mock interview: answer questions from your notes, graded against them",
+                       epilog="example: iqa practice --topic cv -n 5 --no-llm\n"
+                              "An answer ends with an empty line or Ctrl-D; alone on its first line :skip, :reveal "
+                              "(show the note's answer) or :quit.\nAfter the grade, Enter keeps the suggested "
+                              "rating, 1-4 (again/hard/good/easy) overrides it.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(p)
+    p.add_argument("--topic", default="", metavar="PREFIX",
+                   help="only questions whose folder, file or heading starts with PREFIX (default: all)")
+    p.add_argument("-n", type=int, default=10, metavar="N", help="questions in this session (default 10)")
+    p.add_argument("--no-llm", action="store_true",
+                   help="grade by key-point coverage only; the feedback quotes the missed points (no model)")
+    p.add_argument("--model", help="GGUF path or built-in model name for the feedback paragraph")
+    p.add_argument("--stats", action="store_true",
+                   help="print cards due, reviewed and average score by topic, and write a plot of scores (PNG)")
+    p.add_argument("--plot", type=Path, metavar="PNG",
+                   help="where --stats writes the plot (default $IQA_HOME/practice-scores.png)")
+    p = sub.add_parser("export", help="export the notes' question sections to another tool",
+                       epilog="example: iqa export anki ~/notes.apkg   (import it in Anki; a new export updates the "
+                              "same notes)")
+    p.add_argument("format", choices=["anki"], help="the format: anki (an .apkg package)")
+    p.add_argument("out", type=Path, metavar="OUT.apkg", help="the package file to write")
+    _common(p)
+    p.add_argument("--deck", default="iqa interview notes", help="the Anki deck name (default: iqa interview notes)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,12 +259,37 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_practice(args) -> int:
+    from practice import session, stats
+    s = _settings(args, llm_model=args.model)
+    if args.stats:
+        from practice.cards import CardStore, now_utc
+        from practice.service import DB_NAME
+        out = args.plot or s.home / "practice-scores.png"
+        print(render.terminal(stats.report(CardStore(s.home / DB_NAME), out, now_utc())))
+        return 0
+    from practice.service import Practice
+    session.run(Practice(_engine(s), use_llm=not args.no_llm), args.topic, args.n)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from practice.anki import export_anki
+    from practice.questions import questions
+    from rag import store as storelib
+    s = _settings(args)
+    store = storelib.load(s.index, None, log=_err, store_spec=s.store)
+    count = export_anki(questions(store.chunks), args.out, args.deck)
+    print(f"Wrote {count} notes to {args.out}; importing it again in Anki updates the same notes.")
+    return 0
+
+
 def _err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
 COMMANDS = {"ingest": cmd_ingest, "search": cmd_search, "ask": cmd_ask, "eval": cmd_eval,
-            "ui": cmd_ui, "models": cmd_models}
+            "ui": cmd_ui, "models": cmd_models, "practice": cmd_practice, "export": cmd_export}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -28,6 +28,7 @@ import gradio as gr  # noqa: E402
 from rag import render  # noqa: E402
 from rag.errors import InputError  # noqa: E402
 from rag.prompt import split_code  # noqa: E402
+from ui.practice_tab import practice_tab  # noqa: E402
 
 EXAMPLES = ["ROIAlign vs ROIPool?", "BN训练和推理有啥区别", "Why does Focal Loss down-weight easy examples?",
             "LoRA 的 rank 和 alpha 怎么设？"]
@@ -174,31 +175,33 @@ def build_app(engine) -> gr.Blocks:
     handler = ChatHandler(engine)
     with gr.Blocks(title="iqa — interview Q&A") as app:
         gr.Markdown("## iqa · interview notes Q&A\nAnswers come only from your indexed notes, with numbered sources.")
-        with gr.Row():
-            with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Chat", height=460, elem_id="iqa-chat")
-                box = gr.Textbox(placeholder="Ask, e.g. ROIAlign vs ROIPool?", show_label=False, elem_id="iqa-input")
-                with gr.Row():
-                    send = gr.Button("Ask", variant="primary", elem_id="iqa-send")
-                    clear = gr.Button("New chat")
-                gr.Examples(EXAMPLES, inputs=box)
-            with gr.Column(scale=2):
-                header = gr.Markdown(_header(engine))
-                with gr.Accordion("Settings", open=False):
-                    k = gr.Slider(1, 10, value=engine.settings.k, step=1, label="Passages")
-                    retriever = gr.Radio(["hybrid", "dense", "bm25"], value=engine.settings.retriever, label="Retriever")
-                    mode = gr.Radio(["LLM", "Extractive"], value="LLM", label="Answer mode")
-                sources = gr.HTML(render.sources_html(None), label="Sources", elem_id="iqa-sources")
-                code = gr.Markdown(elem_id="iqa-code")
+        with gr.Tab("Ask", elem_id="iqa-ask"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="Chat", height=460, elem_id="iqa-chat")
+                    box = gr.Textbox(placeholder="Ask, e.g. ROIAlign vs ROIPool?", show_label=False, elem_id="iqa-input")
+                    with gr.Row():
+                        send = gr.Button("Ask", variant="primary", elem_id="iqa-send")
+                        clear = gr.Button("New chat")
+                    gr.Examples(EXAMPLES, inputs=box)
+                with gr.Column(scale=2):
+                    header = gr.Markdown(_header(engine))
+                    with gr.Accordion("Settings", open=False):
+                        k = gr.Slider(1, 10, value=engine.settings.k, step=1, label="Passages")
+                        retriever = gr.Radio(["hybrid", "dense", "bm25"], value=engine.settings.retriever, label="Retriever")
+                        mode = gr.Radio(["LLM", "Extractive"], value="LLM", label="Answer mode")
+                    sources = gr.HTML(render.sources_html(None), label="Sources", elem_id="iqa-sources")
+                    code = gr.Markdown(elem_id="iqa-code")
         inputs = [box, chat, k, retriever, mode]
         outputs = [chat, sources, code]
         # Enter is also callable by gradio_client as /chat (undocumented): the soak bench drives the chat with it.
         for trigger, name in ((box.submit, "chat"), (send.click, None)):
             trigger(handler.respond, inputs, outputs, api_name=name, api_visibility="undocumented" if name else "private",
-                    concurrency_id="engine").then(lambda: "", None, box, api_visibility="private")
+                    concurrency_id="engine", concurrency_limit=handler.parallel).then(lambda: "", None, box, api_visibility="private")
         clear.click(lambda: ([], render.sources_html(None), ""), None, outputs, api_visibility="private")
-        gr.api(handler.ask, api_name="ask", concurrency_id="engine")
+        gr.api(handler.ask, api_name="ask", concurrency_id="engine", concurrency_limit=handler.parallel)
         app.load(lambda: _header(engine), None, header, api_visibility="private")
+        practice_tab(gr, engine)
     return app
 
 
