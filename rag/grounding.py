@@ -23,8 +23,8 @@ MIN_UNITS = 2               # "好的。" says nothing to check
 DECLINE_PHRASES = ("笔记中没有相关内容", "笔记中没有找到", "没有相关内容", "The notes do not cover")
 SENTENCE_CLOSERS = "。！？!?.…）)」』”\"'`*"        # not ；: a clause ends there, the sentence goes on
 CLOSE_PUNCT = "。.!！?？;；"
-RULE_ECHO = re.compile(r"^(?:(?:来源|出处|参考|引用)(?:编号|笔记)?(?:为|是|见|如下)?|(?:sources?|notes?|see)(?: numbers?)?(?: is| are)?)"
-                       r"[ \t:：]*[。.]?$", re.I)
+RULE_ECHO = re.compile(r"^(?:(?:来源|出处|参考|引用)(?:编号|笔记)?(?:为|是|见|如下)?"
+                       r"|(?:sources?|notes?|see)(?: numbers?)?(?: is| are)?)[ \t:：]*[。.]?$", re.I)
 
 
 @dataclass
