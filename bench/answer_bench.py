@@ -77,6 +77,8 @@ def scored(q: Question, data: dict, judge) -> dict:
             "relevant_citation": any(q.is_relevant(c["text"]) for c in data["citations"]),
             "sentences": len(verdicts), "supported": sum(verdicts),
             "defects": defects(data["answer"], q.question, data["mode"]),
+            # not a defect of the text shown, but the model stopped mid-sentence and iqa trimmed or marked it
+            "unfinished_notice": "last sentence unfinished" in (data.get("notice") or ""),
             "first_token_ms": data["timings"]["first_token_ms"], "total_ms": data["timings"]["total_ms"],
             "prompt_tokens": data["timings"].get("prompt_tokens", 0)}
 
@@ -115,6 +117,7 @@ def summary(rows: list[dict]) -> dict:
            "supported_sentences": round(sum(r["supported"] for r in rows) / max(1, sum(r["sentences"] for r in rows)), 3)}
     for d in rows[0]["defects"]:
         out[d] = sum(r["defects"][d] for r in rows)
+    out["unfinished_notice"] = sum(r.get("unfinished_notice", False) for r in rows)
     out["median_first_token_s"] = round(median([r["first_token_ms"] for r in llm]) / 1000, 2)
     out["median_total_s"] = round(median([r["total_ms"] for r in llm]) / 1000, 2)
     out["median_prompt_tokens"] = median([r["prompt_tokens"] for r in llm])

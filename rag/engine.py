@@ -135,9 +135,13 @@ class Engine:
         yield "answer", compose(turn, text, margin_judge(turn, live.scope, self.embed_query))
 
 
+NOTHING_WRITTEN = "Extractive answer: the model gave no answer of its own (it only repeated the question)."
+
+
 def _generate_or_quote(turn, model, settings) -> Iterator[str]:
     """The model's answer; when the model fails on the way (a model server down, too slow, or cut off
-    mid-answer), the extractive answer from the same passages, with the failure as its notice."""
+    mid-answer) or writes nothing but the question back, the extractive answer from the same passages,
+    with what happened as its notice."""
     streamed = False
     try:
         for piece in generate(turn, model, settings):
@@ -145,9 +149,13 @@ def _generate_or_quote(turn, model, settings) -> Iterator[str]:
             yield piece
     except ModelUnavailable as e:
         turn.note(f"Extractive answer: {e}")
-        if streamed:        # what the model wrote before it failed stays apart from the quoted answer
-            yield "\n\n"
-        yield from generate(turn, ExtractiveBackend(), settings)
+    else:
+        if turn.raw.strip():
+            return
+        turn.note(NOTHING_WRITTEN)
+    if streamed:        # what the model wrote before it failed stays apart from the quoted answer
+        yield "\n\n"
+    yield from generate(turn, ExtractiveBackend(), settings)
 
 
 def _load_generation(engine: Engine, name: str) -> Generation | None:

@@ -106,6 +106,6 @@ def drop_echoed_headers(text: str, headers: list[str]) -> str:
 
 def drop_echoed_question(text: str, question: str) -> str:
     """Small models sometimes end by repeating the question; that line is not part of the answer."""
-    target = textlib.squash(question)
+    target = textlib.squash(question).casefold().rstrip("?？")
     return "\n".join(line for line in text.splitlines()
-                     if textlib.squash(promptlib.MARKER.sub("", line)) != target)
+                     if textlib.squash(promptlib.MARKER.sub("", line)).casefold().rstrip("?？") != target)

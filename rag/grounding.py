@@ -147,6 +147,9 @@ def tidy(text: str) -> tuple[str, list[str]]:
         if closed:
             text = text[:closed[-1]]
             notes.append("The model left its last sentence unfinished; the answer ends at its last whole sentence.")
+        else:           # nothing whole to end at: the reader sees where it stopped
+            text = text.rstrip() + "…"
+            notes.append("The model left its last sentence unfinished.")
     return text.strip(), notes
 
 

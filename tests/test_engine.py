@@ -107,3 +107,10 @@ def test_code_copied_from_the_notes_stays_in_the_answer(settings, covered):
     copied = f"ROIAlign 用双线性插值 [1]。\n```python\n{note_code}\n```"
     answer = _engine(settings, copied).ask("ROIAlign 的代码怎么实现")
     assert note_code.strip() in answer.text and "code of its own" not in answer.notice
+
+
+def test_a_model_that_only_repeats_the_question_gives_way_to_the_extractive_answer(settings, covered):
+    answer = _engine(settings, "nms 是怎么工作的 [1]").ask("NMS 是怎么工作的？")
+    assert answer.mode == "extractive" and answer.citations and answer.text.strip()
+    assert "no answer of its own" in answer.notice
+    assert "nms 是怎么工作的" not in answer.text.lower()

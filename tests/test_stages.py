@@ -178,3 +178,10 @@ def test_a_sentence_citing_the_wrong_passage_cites_the_one_that_holds_it():
     turn.passages = [Passage(n, hit, hit.chunk.text) for n, hit in enumerate(turn.hits, start=1)]
     turn.raw = "BN 推理时用滑动平均的均值 [1]。"
     assert cite_check(turn, lambda sentence: None) == "BN 推理时用滑动平均的均值 [2]。"
+
+
+def test_an_unfinished_answer_with_no_whole_sentence_shows_where_it_stopped():
+    from rag.grounding import ends_mid_sentence, tidy
+    text, notes = tidy("卷积层的参数量计算如下： [1]\n参数量: K×K×Cin×Cout 再加 [1]")
+    assert text.endswith("…") and not ends_mid_sentence(text)
+    assert notes == ["The model left its last sentence unfinished."]
