@@ -27,11 +27,13 @@ demo: models
 	$(BIN)/iqa ingest corpus
 	$(BIN)/iqa ask "ROIAlign vs ROIPool?"
 
-# The browser test drives Debian's chromium; install it once if it is missing (needs root or sudo).
+# The browser test drives Debian's chromium; the PDF tests typeset with Noto CJK and DejaVu Sans Mono.
+# Installed once if missing (needs root or sudo).
 browser-deps:
-	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser test"; \
+	@{ command -v chromium >/dev/null && test -f /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf \
+	  && test -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc; } || { echo "Installing Debian's chromium and fonts for the browser and PDF tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && \
-	  $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
+	  $$SUDO apt-get install -y -qq chromium fonts-noto-cjk fonts-dejavu-core >/dev/null; }
 
 test: install browser-deps
 	$(BIN)/python -m pytest -q
