@@ -51,10 +51,10 @@ def margin_judge(turn: Turn, scope, embed):
 
 def cite_check(turn: Turn, choose) -> str:
     """The answer text tidied, with markers checked; turn.markers counts them."""
-    raw, notices = tidy(turn.raw) if turn.mode == "llm" else (turn.raw, [])
-    if turn.mode == "llm":
-        raw, dropped = drop_unsourced_code(raw, [p.hit.chunk.text for p in turn.passages])
-        notices += [CODE_LEFT_OUT] if dropped else []
+    raw, dropped = (drop_unsourced_code(turn.raw, [p.hit.chunk.text for p in turn.passages]) if turn.mode == "llm"
+                    else (turn.raw, 0))
+    raw, notices = tidy(raw) if turn.mode == "llm" else (raw, [])      # after: a label left over the code goes too
+    notices += [CODE_LEFT_OUT] if dropped else []
     for notice in notices:
         turn.note(notice)
     written = len([n for n in promptlib.parse_markers(raw) if 1 <= n <= len(turn.passages)])

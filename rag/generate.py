@@ -101,6 +101,11 @@ def drop_echoed_headers(text: str, headers: list[str]) -> str:
         h = re.escape(header)
         text = re.sub(rf"^[ \t]*\[\d{{1,2}}\][ \t]*{h}[ \t]*(?:\[\d{{1,2}}\])?[ \t]*\n?", "", text, flags=re.M)
         text = re.sub(rf"^[ \t]*{h}[ \t]*\n", "", text, flags=re.M)       # a line that is the heading alone
+        # "[1] 检测 › 接着是正文": the start of the heading path, then the model's own text
+        parts = header.split(" › ")
+        for k in range(len(parts) - 1, 0, -1):
+            lead = re.escape(" › ".join(parts[:k]))
+            text = re.sub(rf"^([ \t]*)\[\d{{1,2}}\][ \t]*{lead}[ \t]*›[ \t]*", r"\1", text, flags=re.M)
     return text
 
 

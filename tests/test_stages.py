@@ -185,3 +185,16 @@ def test_an_unfinished_answer_with_no_whole_sentence_shows_where_it_stopped():
     text, notes = tidy("卷积层的参数量计算如下： [1]\n参数量: K×K×Cin×Cout 再加 [1]")
     assert text.endswith("…") and not ends_mid_sentence(text)
     assert notes == ["The model left its last sentence unfinished."]
+
+
+def test_a_copied_start_of_the_heading_path_before_the_models_text_is_dropped():
+    headers = ["ROIPool 与 ROIAlign › ROIPool 和 ROIAlign 有什么区别？"]
+    copied = "概述 [1]。\n\n[1] ROIPool 与 ROIAlign › ROIPool 是 Fast R-CNN 中的组件 [1]。"
+    assert drop_echoed_headers(copied, headers) == "概述 [1]。\n\nROIPool 是 Fast R-CNN 中的组件 [1]。"
+
+
+def test_a_label_left_over_code_the_model_wrote_goes_with_the_code():
+    turn = Turn(question="ROIAlign 代码", language="zh", hits=[_hit(1, "ROIAlign 不取整。")], mode="llm")
+    turn.passages = [Passage(1, turn.hits[0], "ROIAlign 不取整。")]
+    turn.raw = "ROIAlign 不取整 [1]。\n下面是单通道实现，便于手写： [1]\n```python\ndef f(x):\n    return x\n```"
+    assert cite_check(turn, lambda sentence: None) == "ROIAlign 不取整 [1]。"
