@@ -106,6 +106,8 @@ def drop_echoed_headers(text: str, headers: list[str]) -> str:
         for k in range(len(parts) - 1, 0, -1):
             lead = re.escape(" › ".join(parts[:k]))
             text = re.sub(rf"^([ \t]*)\[\d{{1,2}}\][ \t]*{lead}[ \t]*›[ \t]*", r"\1", text, flags=re.M)
+        last = re.escape(parts[-1])     # the passage's own question on a line of its own
+        text = re.sub(rf"^[ \t]*(?:\[\d{{1,2}}\])?[ \t]*{last}[ \t]*(?:\[\d{{1,2}}\])?[ \t]*(?:\n|$)", "", text, flags=re.M)
     return text
 
 

@@ -198,3 +198,8 @@ def test_a_label_left_over_code_the_model_wrote_goes_with_the_code():
     turn.passages = [Passage(1, turn.hits[0], "ROIAlign 不取整。")]
     turn.raw = "ROIAlign 不取整 [1]。\n下面是单通道实现，便于手写： [1]\n```python\ndef f(x):\n    return x\n```"
     assert cite_check(turn, lambda sentence: None) == "ROIAlign 不取整 [1]。"
+
+
+def test_the_passages_question_alone_on_a_line_is_dropped():
+    headers = ["ROIPool 与 ROIAlign › ROIAlign 怎么实现？（简化版代码）"]
+    assert drop_echoed_headers("ROIAlign 不取整 [1]。\n\nROIAlign 怎么实现？（简化版代码）", headers) == "ROIAlign 不取整 [1]。\n\n"
