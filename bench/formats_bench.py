@@ -35,7 +35,7 @@ def timed_parse(path: Path) -> tuple[float, object]:
 def build(folder: Path, copies: int) -> dict[str, tuple[Path, int, str]]:
     """name -> (file, units it holds, unit)."""
     pdf, docx_file, nb = folder / "long.pdf", folder / "long.docx", folder / "long.ipynb"
-    notes.write_pdf("\n".join([notes.TRAINING] * copies), pdf)
+    notes.write_pdf("\n".join([notes.TRAINING] * copies), pdf, truetype=False)
     notes.NOTEBOOK[:] = notes.NOTEBOOK * copies
     notes.write_notebook(nb)
     notes.write_docx(docx_file)

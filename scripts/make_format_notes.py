@@ -6,15 +6,16 @@ The files are committed; this script is how they were made, so they can be made 
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import docx
 import nbformat
-from fpdf import FPDF
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from format_docs import write_pdf  # noqa: E402  (the typesetter the PDF tests use)
 
 OUT = Path(__file__).resolve().parents[1] / "corpus" / "formats"
-CJK = "/usr/share/fonts/opentype/noto/NotoSansCJK-{}.ttc"
-MONO = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf"
 
 TRAINING = """# 训练技巧面试题
 ## 梯度裁剪是做什么的？
@@ -43,28 +44,6 @@ NOTEBOOK = [
              "        if ch in pairs:\n            if not stack or stack.pop() != pairs[ch]:\n                return False\n"
              "        else:\n            stack.append(ch)\n    return not stack"),
 ]
-
-
-def write_pdf(markdown: str, path: Path) -> None:
-    pdf = FPDF()
-    pdf.add_font("cjk", "", CJK.format("Regular"))
-    pdf.add_font("cjk", "B", CJK.format("Bold"))
-    pdf.add_font("mono", "", MONO)
-    pdf.add_page()
-    in_code = False
-    for line in markdown.splitlines():
-        if line.startswith("```"):
-            in_code = not in_code
-        elif in_code:
-            pdf.set_font("mono", "", 9)
-            pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
-        elif line.startswith("#"):
-            pdf.set_font("cjk", "B", 18 if line.startswith("# ") else 14)
-            pdf.multi_cell(0, 10, line.lstrip("# "), new_x="LMARGIN", new_y="NEXT")
-        elif line.strip():
-            pdf.set_font("cjk", "", 11)
-            pdf.multi_cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
-    pdf.output(str(path))
 
 
 def write_docx(path: Path) -> None:
@@ -96,7 +75,7 @@ def write_notebook(path: Path) -> None:
 
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    write_pdf(TRAINING, OUT / "training_tricks.pdf")
+    write_pdf(TRAINING, OUT / "training_tricks.pdf", truetype=False)
     write_docx(OUT / "deployment.docx")
     write_notebook(OUT / "coding.ipynb")
     print(f"wrote {', '.join(sorted(p.name for p in OUT.iterdir()))} in {OUT}")
