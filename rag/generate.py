@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 from typing import Iterator
 
 from rag import prompt as promptlib
@@ -57,6 +58,7 @@ def generate(turn: Turn, model: LLMBackend, settings) -> Iterator[str]:
     turn.mode, turn.model = model.mode, model.name
 
 
+@lru_cache(maxsize=1)
 def _prompt_labels() -> tuple[str, ...]:
     """The labels of the prompt's own lines ("要求：", "Requirements:", "Answer in English:")."""
     lines = [line for name in ("user", "user_en") for line in promptlib.template(name).splitlines()]
