@@ -105,7 +105,7 @@ def compact(text: str, terms: set[str], budget: int, count=approx_tokens) -> str
     A section's opening sentences carry the direct answer in question-structured notes, so they
     count as relevant too.
     """
-    spans = split_sentences(text)
+    spans = _items_whole(text, split_sentences(text))
     scored = sorted(range(len(spans)), key=lambda i: (-(len(terms & set(tokenize(text[slice(*spans[i])])))
                                                       + (i < OPENING_SENTENCES)), i))
     chosen, used = [], 0
@@ -117,6 +117,20 @@ def compact(text: str, terms: set[str], budget: int, count=approx_tokens) -> str
     if not chosen:
         return trim_to_tokens(text, budget, count)
     return "".join(text[slice(*spans[i])] for i in sorted(chosen)).strip()
+
+
+LIST_MARK = re.compile(r"\s*(?:\d{1,3}[.、)）]|[-*•+])\s*")
+
+
+def _items_whole(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A list item's number ("1." splits off as a sentence) stays with the item's text: chosen alone,
+    it reached the model as "1.2.3." and the model copied it."""
+    out = []
+    for a, b in spans:
+        if out and LIST_MARK.fullmatch(text[out[-1][0]:out[-1][1]]):
+            a = out.pop()[0]
+        out.append((a, b))
+    return out
 
 
 def select_passages(hits: list[Hit], budget_tokens: int, count=approx_tokens, question: str = "") -> list[Passage]:

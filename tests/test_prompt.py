@@ -59,6 +59,11 @@ def test_compact_keeps_the_opening_and_the_matching_sentences_in_order():
     assert prompt.compact(text, {"dropout"}, 18) == "开头回答。第二句。提到 dropout 的句子。"
 
 
+def test_compact_keeps_a_list_items_number_with_its_text():
+    text = "流程：\n1. 数据分成 K 份。\n2. 轮流训练模型。\n3. K 次结果取平均。"
+    assert prompt.compact(text, {"平均"}, 30, len) == "流程：\n1. 数据分成 K 份。\n3. K 次结果取平均。"
+
+
 def test_trimming_counts_with_the_given_tokenizer():
     def per_char(text):
         return len(text)
