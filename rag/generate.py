@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from functools import lru_cache
 from typing import Iterator
 
@@ -110,7 +111,29 @@ def drop_echoed_headers(text: str, headers: list[str]) -> str:
             text = re.sub(rf"^([ \t]*)\[\d{{1,2}}\][ \t]*{lead}[ \t]*›[ \t]*", r"\1", text, flags=re.M)
         last = re.escape(parts[-1])     # the passage's own question on a line of its own
         text = re.sub(rf"^[ \t]*(?:\[\d{{1,2}}\])?[ \t]*{last}[ \t]*(?:\[\d{{1,2}}\])?[ \t]*(?:\n|$)", "", text, flags=re.M)
-    return text
+    return _drop_heading_lines(text, headers)
+
+
+def heading_key(line: str) -> str:
+    """A heading as written or as a model retells it: "10.加入Controlnet训练后？" and "[1] 加入 ControlNet
+    训练后。" share one key (numbering, markers, case, spaces and punctuation aside)."""
+    line = re.sub(r"^[ \t>*#•\-]*(?:\d{1,3}(?:\.\d{1,3})*[.、)）]?)?", "", promptlib.MARKER.sub("", line).strip())
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", line)).casefold()
+
+
+def _drop_heading_lines(text: str, headers: list[str]) -> str:
+    """A line that is only one of the shown headings, retold (a question or a topic, not an answer), and
+    a retold heading opening a line as in the prompt ("[1] 加入Controlnet训练后的变化。正文…")."""
+    keys = {k for header in headers for part in header.split(" › ") if len(k := heading_key(part)) >= 4}
+    kept = []
+    for line in text.split("\n"):
+        if heading_key(line) in keys:
+            continue
+        opening = re.match(r"[ \t]*\[\d{1,2}\][ \t]*[^\n。？?！!]+[。？?！!][ \t]*", line)
+        if opening and heading_key(opening.group(0)) in keys:
+            line = line[opening.end():]
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def drop_echoed_question(text: str, question: str) -> str:
