@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from rag import text as textlib
-from rag.prompt import MARKER, drop_dangling_labels, parse_markers, split_code
+from rag.prompt import MARKER, drop_dangling_labels, parse_markers, split_code, sub_markers
 
 SUPPORT_SHARE = 0.6
 MIN_UNITS = 2               # "好的。" says nothing to check
@@ -116,7 +116,7 @@ def correct_citations(text: str, passages: dict[int, str]) -> tuple[str, int]:
         best = max(held, key=lambda n: len(units & held[n]))
         if len(units & held[best]) / len(units) >= SUPPORT_SHARE:
             markers = iter([f"[{best}]"])
-            sentence = MARKER.sub(lambda m: next(markers, ""), sentence)
+            sentence = sub_markers(sentence, lambda m: next(markers, ""))
             text, fixed = text[:s.start] + re.sub(r"[ \t]+(?=[。.!！?？；;，,])", "", sentence) + text[s.end:], fixed + 1
     return text, fixed
 

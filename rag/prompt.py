@@ -224,6 +224,11 @@ def check_citations(text: str, n_sources: int) -> tuple[str, list[int], int]:
     return cleaned, valid, invalid
 
 
+def sub_markers(text: str, repl) -> str:
+    """MARKER.sub(repl, text) in the prose only: `dp[0]` in inline code stays as written."""
+    return "".join(part if is_code else MARKER.sub(repl, part) for part, is_code in split_code(text))
+
+
 def cite(sentence: str, n: int) -> str:
     """'ROIAlign 用双线性插值。\n' -> 'ROIAlign 用双线性插值 [1]。\n' (marker before the closing punctuation)."""
     body = sentence.rstrip()
@@ -252,7 +257,7 @@ def _attribute_prose(text: str, choose) -> tuple[str, int]:
         sentence = text[a:b]
         out.append(text[pos:a])
         pos = b
-        n = None if MARKER.search(sentence) or len(sentence.strip()) < 6 else choose(sentence)
+        n = None if parse_markers(sentence) or len(sentence.strip()) < 6 else choose(sentence)   # `dp[0]` is no marker
         out.append(cite(sentence, n) if n else sentence)
         added += bool(n)
     out.append(text[pos:])
@@ -260,13 +265,17 @@ def _attribute_prose(text: str, choose) -> tuple[str, int]:
 
 
 def lexical_chooser(passages: list[Passage], min_overlap: float = 0.5):
-    """The passage that holds at least min_overlap of a sentence's terms (three terms or more)."""
-    vocab = [(p.n, set(tokenize(p.body))) for p in passages]
+    """The passage that holds at least min_overlap of a sentence's terms, and two terms at least.
+
+    A passage is its whole text, as its citation shows it (the model may have seen only part of it);
+    a two-term sentence ("`is` 比较的是对象。") needs both.
+    """
+    vocab = [(p.n, set(tokenize(p.hit.chunk.text))) for p in passages]
 
     def choose(sentence: str) -> int | None:
         terms = set(tokenize(sentence))
-        if len(terms) < 3 or not vocab:
+        if len(terms) < 2 or not vocab:
             return None
-        n, overlap = max(((n, len(terms & v) / len(terms)) for n, v in vocab), key=lambda x: x[1])
-        return n if overlap >= min_overlap else None
+        n, shared = max(((n, len(terms & v)) for n, v in vocab), key=lambda x: x[1])
+        return n if shared >= 2 and shared / len(terms) >= min_overlap else None
     return choose

@@ -200,10 +200,12 @@ def test_attribute_skips_cited_and_short_sentences_but_cites_six_characters():
     assert text == "甲乙丙丁戊己 [2]。好的。甲乙丙丁戊 [1]。" and added == 1
 
 
-def test_lexical_chooser_needs_three_terms_and_half_of_them_in_a_passage():
-    passages = [Passage(1, _hit("1", "x"), "alpha beta gamma delta"), Passage(2, _hit("2", "y"), "omega")]
+def test_lexical_chooser_needs_two_shared_terms_and_half_of_them_in_a_passage():
+    passages = [Passage(1, _hit("1", "alpha beta gamma delta"), "alpha"), Passage(2, _hit("2", "omega"), "omega")]
     choose = prompt.lexical_chooser(passages)
-    assert choose("alpha beta") is None                       # two terms: too few to tell
+    assert choose("alpha") is None                            # one term: too few to tell
+    assert choose("alpha zeta") is None                       # half, but one term shared
+    assert choose("alpha beta") == 1                          # both terms, in the passage's whole text
     assert choose("alpha beta gamma") == 1                    # three terms, all in passage 1
     assert choose("alpha beta zeta eta") == 1                 # exactly half
     assert choose("alpha zeta eta theta") is None             # a quarter

@@ -78,6 +78,12 @@ def test_attribution_cites_sentences_copied_from_one_passage():
     assert text == "ROIAlign 通过双线性插值避免量化误差 [1]。天气很好。" and added == 1
 
 
+def test_an_index_in_inline_code_is_no_citation_marker():
+    passages = [Passage(1, _hit(1, "初始化时 dp[0] 设为 0，其余设为 amount+1。"), "")]
+    text, added = prompt.attribute("初始化时 `dp[0]` 设为 0，其余设为 amount+1。", prompt.lexical_chooser(passages))
+    assert text == "初始化时 `dp[0]` 设为 0，其余设为 amount+1 [1]。" and added == 1
+
+
 def test_code_is_left_out_of_the_prompt_and_the_snippet_stays_on_the_chunk():
     fenced = _hit(1, "ROIAlign 用插值。\n```python\ndef roi_align(x):\n    return x\n```\n结束。")
     glued_code = "class FPN:\n    pass"

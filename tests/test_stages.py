@@ -182,6 +182,8 @@ def test_a_sentence_citing_the_wrong_passage_cites_the_one_that_holds_it():
     passages = {1: "ROIAlign 用双线性插值，不取整。", 2: "BN 推理时用训练中滑动平均的均值和方差。"}
     answer = "ROIAlign 不取整 [1]。BN 推理时用滑动平均的均值 [1]。天气很好 [2]。"
     assert correct_citations(answer, passages) == ("ROIAlign 不取整 [1]。BN 推理时用滑动平均的均值 [2]。天气很好 [2]。", 1)
+    with_code = "BN 推理时用 `stats[0]` 滑动平均的均值 [1]。"          # an index in inline code stays
+    assert correct_citations(with_code, passages) == ("BN 推理时用 `stats[0]` 滑动平均的均值 [2]。", 1)
     turn = Turn(question="BN 推理", language="zh", hits=[_hit(1, passages[1]), _hit(2, passages[2])], mode="llm")
     turn.passages = [Passage(n, hit, hit.chunk.text) for n, hit in enumerate(turn.hits, start=1)]
     turn.raw = "BN 推理时用滑动平均的均值 [1]。"
