@@ -32,7 +32,7 @@ class Sentence:
     start: int                  # offsets into the answer text
     end: int
     cited: list[int]
-    supported: bool | None      # None: too short to judge, a label ending in a colon, or a decline
+    supported: bool | None      # None: too short to judge, a label, heading or question, or a decline
 
     def to_dict(self) -> dict:
         return {"start": self.start, "end": self.end, "cited": self.cited, "supported": self.supported}
@@ -62,8 +62,9 @@ def content_units(sentence: str) -> set[str]:
 
 
 def is_label(sentence: str) -> bool:
-    """"原理说明：" or "Steps:" introduce what follows and claim nothing themselves."""
-    return plain(sentence).rstrip("*").endswith((":", "："))
+    """"原理说明：", "Steps:", "### 鞍点的定义" or "为什么会这样？" introduce what follows and claim nothing."""
+    text = plain(sentence).rstrip("*")
+    return text.endswith((":", "：", "?", "？")) or text.startswith("#")
 
 
 def is_decline(sentence: str) -> bool:

@@ -44,6 +44,11 @@ def test_a_sentence_the_cited_passage_does_not_hold_is_unsupported():
     assert supported("ROIAlign 用双线性插值计算采样点 [2]。", {1: NOTE}) == [False]  # cites a passage not shown
 
 
+def test_headings_and_questions_claim_nothing_and_are_not_judged():
+    answer = "### ROIAlign 的做法\n为什么要去掉取整 [1]？\nROIAlign 用双线性插值计算采样点 [1]。\n调用后张量不再连续 [1]。"
+    assert supported(answer, {1: NOTE}) == [True, False]
+
+
 def test_an_english_sentence_is_judged_by_the_given_margin():
     calls = []
 
