@@ -8,7 +8,9 @@ cites. Content units are jieba search tokens without stopwords. 0.6 was chosen b
 paraphrases that keep the note's terms ("ROIAlign 去掉取整，用双线性插值") score 0.7-1.0, while sentences
 whose claim the cited passage does not hold score 0.2-0.5. A sentence without CJK over Chinese
 passages cannot share words with them; a `judge(sentence, passages) -> bool` (the multilingual
-vectors) decides those.
+vectors) decides those. That is a weaker test: the vectors tell a sentence about the passage's topic
+from one about another, not a right claim from a wrong one. Labels, headings and questions claim
+nothing and are not judged.
 """
 from __future__ import annotations
 
