@@ -83,10 +83,10 @@ def cut_prompt_echo(text: str) -> tuple[str, bool]:
 
 
 def trim_repetition(text: str) -> tuple[str, bool]:
-    """Cut the text before its first sentence that repeats an earlier one (ignoring whitespace)."""
+    """Cut the text before its first sentence that repeats an earlier one (whitespace and markers aside)."""
     seen = set()
     for a, b in textlib.split_sentences(text):
-        key = re.sub(r"\s+", "", text[a:b])
+        key = re.sub(r"\s+", "", promptlib.MARKER.sub("", text[a:b]))
         if b == len(text) and not re.search(r"[。.!！?？\n]\s*$", text[a:b]):
             break                                  # the sentence still being written
         if len(key) >= 6 and key in seen:

@@ -66,6 +66,8 @@ def test_prompt_fits_the_model_context_in_its_own_tokens():
 def test_generation_stops_at_a_repeated_sentence_and_drops_an_echo():
     assert trim_repetition("甲乙丙丁戊己。庚辛壬癸子丑。甲乙丙丁戊己。庚") == ("甲乙丙丁戊己。庚辛壬癸子丑。", True)
     assert trim_repetition("好的。好的。") == ("好的。好的。", False)      # too short to call a loop
+    assert trim_repetition("[3] 派生类析构函数不会被调用。它泄漏。派生类析构函数不会被调用 [2]。") == \
+        ("[3] 派生类析构函数不会被调用。它泄漏。", True)                        # markers aside
     assert drop_echoed_question("ROIAlign 不取整 [1]。\n\nROIAlign vs ROIPool?", "ROIAlign vs ROIPool?") == "ROIAlign 不取整 [1]。\n"
     looping = FakeLLM("NMS 按分数保留框 [1]。删除重叠框 [1]。\n\n" * 6)
     turn = Turn(question="NMS 是怎么工作的", language="zh", hits=[_hit(1, "NMS 按分数保留框。")])
