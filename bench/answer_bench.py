@@ -21,10 +21,12 @@ from common import dev_questions, machine, median, save
 from eval.answers import defects
 from eval.questions import Question
 from rag.backends.base import LLMBackend
+from rag.compose import CROSS_SCRIPT_MARGIN
 from rag.config import load_settings
 from rag.engine import Engine
 from rag.grounding import support
-from rag.scope import OUT_OF_SCOPE_MARGIN, background_sentences
+from rag.scope import background_sentences
+from rag.text import has_cjk
 
 
 class Recording(LLMBackend):
@@ -56,12 +58,13 @@ def raw_first_token(llama, messages, max_tokens) -> float:
 
 
 def judge_for(embedder):
-    """Cross-script support for both checkouts alike: passage closer than any background sentence."""
+    """Cross-script support for both checkouts alike, by the engine's rule (rag.compose.margin_judge):
+    the cited passage closer to the sentence than any background sentence is."""
     background = embedder.embed_passages(background_sentences())
 
     def judge(sentence: str, passages: list[str]) -> bool:
         q = embedder.embed_queries([sentence])[0]
-        return float(max(embedder.embed_passages(passages) @ q)) - float(max(background @ q)) >= OUT_OF_SCOPE_MARGIN
+        return float(max(embedder.embed_passages(passages) @ q)) - float(max(background @ q)) >= CROSS_SCRIPT_MARGIN
     return judge
 
 
@@ -70,17 +73,22 @@ def scored(q: Question, data: dict, judge) -> dict:
     passages = {c["n"]: c["text"] for c in data["citations"]}
     sentences = support(data["answer"], passages, judge)
     verdicts = [s.supported for s in sentences if s.supported is not None]
+    # sentences with Chinese are judged by their words; the others by the vectors (a weaker test)
+    worded = [s.supported for s in sentences if s.supported is not None and has_cjk(data["answer"][s.start:s.end])]
     marked = data["answer"]
     for s in sorted(sentences, key=lambda s: -s.end):
         marked = marked[:s.end] + ("†" if s.supported is False else "") + marked[s.end:]
     return {"id": q.id, "question": q.question, "mode": data["mode"], "answer": marked,
             "relevant_citation": any(q.is_relevant(c["text"]) for c in data["citations"]),
             "sentences": len(verdicts), "supported": sum(verdicts),
+            "sentences_by_words": len(worded), "supported_by_words": sum(worded),
             "defects": defects(data["answer"], q.question, data["mode"]),
             # not a defect of the text shown, but the model stopped mid-sentence and iqa trimmed or marked it
             "unfinished_notice": "last sentence unfinished" in (data.get("notice") or ""),
             "first_token_ms": data["timings"]["first_token_ms"], "total_ms": data["timings"]["total_ms"],
-            "prompt_tokens": data["timings"].get("prompt_tokens", 0)}
+            "prompt_tokens": data["timings"].get("prompt_tokens", 0),
+            # what the answer was written from, so a sentence's verdict can be checked by reading
+            "shown": {i: h["text"] for i, h in enumerate(data.get("hits", []), start=1)} if data["mode"] == "llm" else {}}
 
 
 # Runs inside the other checkout: one engine answers question after question (a JSON line each way).
@@ -114,7 +122,9 @@ class OtherCheckout:
 def summary(rows: list[dict]) -> dict:
     llm = [r for r in rows if r["mode"] == "llm"]
     out = {"n": len(rows), "relevant_citation": round(sum(r["relevant_citation"] for r in rows) / len(rows), 3),
-           "supported_sentences": round(sum(r["supported"] for r in rows) / max(1, sum(r["sentences"] for r in rows)), 3)}
+           "supported_sentences": round(sum(r["supported"] for r in rows) / max(1, sum(r["sentences"] for r in rows)), 3),
+           "supported_judged_by_words": round(sum(r.get("supported_by_words", 0) for r in rows)
+                                              / max(1, sum(r.get("sentences_by_words", 0) for r in rows)), 3)}
     for d in rows[0]["defects"]:
         out[d] = sum(r["defects"][d] for r in rows)
     out["unfinished_notice"] = sum(r.get("unfinished_notice", False) for r in rows)
