@@ -123,7 +123,7 @@ class Engine:
         turn.hits = live.retriever.search(turn.query, turn.k, turn.retriever)
         turn.clock("retrieve_ms")
         vector = self.embed_query(turn.query) if turn.retriever != "bm25" and turn.hits else None
-        if not live.scope.covered(turn.hits, vector):
+        if not live.scope.covered(turn.hits, vector, turn.query):
             text = declined(turn)
             yield "token", text
             yield "answer", compose(turn, text)

@@ -215,3 +215,15 @@ def test_a_label_left_over_code_the_model_wrote_goes_with_the_code():
 def test_the_passages_question_alone_on_a_line_is_dropped():
     headers = ["ROIPool 与 ROIAlign › ROIAlign 怎么实现？（简化版代码）"]
     assert drop_echoed_headers("ROIAlign 不取整 [1]。\n\nROIAlign 怎么实现？（简化版代码）", headers) == "ROIAlign 不取整 [1]。\n\n"
+
+
+def test_a_chinese_question_whose_english_terms_one_passage_names_all_is_covered(monkeypatch):
+    from rag.scope import Scope, names_all_terms
+    note = _hit(1, "IoU 不相交时恒为 0，因此有 GIoU（外接框惩罚）、DIoU（中心距离）、CIoU（长宽比）。")
+    assert names_all_terms("GIoU DIoU CIoU 分别改进了啥", [_hit(2, "NMS 删除重叠框。"), note])
+    assert not names_all_terms("GIoU 和 SIoU 分别改进了啥", [note])            # SIoU is not in the notes
+    assert not names_all_terms("GIoU 改进了啥", [note])                        # one term says too little
+    assert not names_all_terms("What do GIoU and DIoU improve?", [note])       # English words are not names
+    monkeypatch.setattr(Scope, "coverage", lambda self, hits, vector: -1.0)  # the vectors say: not covered
+    assert Scope(None, None).covered([note], vector=[0.0], question="GIoU DIoU CIoU 分别改进了啥")
+    assert not Scope(None, None).covered([note], vector=[0.0], question="Kubernetes Pod 怎么调度")
