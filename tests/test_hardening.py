@@ -199,10 +199,10 @@ def _watch_stage_boundaries(monkeypatch) -> list:
         time.sleep(0.03)                   # a reload lands here now and then
         return hits
 
-    def checked_covered(self, hits, vector):
+    def checked_covered(self, hits, vector, question=""):
         own = {id(c) for c in self.store.chunks}
         mixed.extend(h.chunk.source for h in hits if id(h.chunk) not in own)
-        return covered(self, hits, vector)
+        return covered(self, hits, vector, question)
     monkeypatch.setattr(Retriever, "search", slow_search)
     monkeypatch.setattr(Scope, "covered", checked_covered)
     return mixed
