@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 
 from rag import text as textlib
-from rag.prompt import MARKER, drop_dangling_labels, parse_markers, split_code, sub_markers
+from rag.prompt import MARKER, claims_nothing, drop_dangling_labels, parse_markers, split_code, sub_markers, unmarked
 
 SUPPORT_SHARE = 0.6
 MIN_UNITS = 2               # "好的。" says nothing to check
@@ -56,7 +56,7 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
 
 def plain(sentence: str) -> str:
     """The sentence without its markers: "A [1]." -> "A." """
-    return re.sub(r"\s+([.,;:!?。，；：！？])", r"\1", MARKER.sub("", sentence)).strip()
+    return unmarked(sentence)
 
 
 def content_units(sentence: str) -> set[str]:
@@ -64,9 +64,8 @@ def content_units(sentence: str) -> set[str]:
 
 
 def is_label(sentence: str) -> bool:
-    """"原理说明：", "Steps:", "### 鞍点的定义" or "为什么会这样？" introduce what follows and claim nothing."""
-    text = plain(sentence).rstrip("*")
-    return text.endswith((":", "：", "?", "？")) or text.startswith("#")
+    """"原理说明：", "Steps:", "### 鞍点的定义", "1. **梯度消失**" or "为什么会这样？" claim nothing."""
+    return claims_nothing(sentence)
 
 
 def is_decline(sentence: str) -> bool:

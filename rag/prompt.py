@@ -229,6 +229,20 @@ def sub_markers(text: str, repl) -> str:
     return "".join(part if is_code else MARKER.sub(repl, part) for part, is_code in split_code(text))
 
 
+def unmarked(sentence: str) -> str:
+    """The sentence without its markers: "A [1]." -> "A." """
+    return re.sub(r"\s+([.,;:!?。，；：！？])", r"\1", MARKER.sub("", sentence)).strip()
+
+
+def claims_nothing(sentence: str) -> bool:
+    """A label, heading or question ("原理说明：", "### 鞍点的定义", "1. **梯度消失**", "为什么会这样？")
+    introduces what follows: it is neither cited nor judged for support."""
+    text = unmarked(sentence)
+    item = re.sub(r"^[ \t>•\-]*(?:\d{1,3}[.、)）])?[ \t]*", "", text)
+    bare = text.rstrip("*")
+    return bare.endswith((":", "：", "?", "？")) or bare.startswith("#") or bool(re.fullmatch(r"\*\*[^*\n]+\*\*[。.]?", item))
+
+
 def cite(sentence: str, n: int) -> str:
     """'ROIAlign 用双线性插值。\n' -> 'ROIAlign 用双线性插值 [1]。\n' (marker before the closing punctuation)."""
     body = sentence.rstrip()
@@ -257,7 +271,8 @@ def _attribute_prose(text: str, choose) -> tuple[str, int]:
         sentence = text[a:b]
         out.append(text[pos:a])
         pos = b
-        n = None if parse_markers(sentence) or len(sentence.strip()) < 6 else choose(sentence)   # `dp[0]` is no marker
+        skip = parse_markers(sentence) or len(sentence.strip()) < 6 or claims_nothing(sentence)   # `dp[0]` is no marker
+        n = None if skip else choose(sentence)
         out.append(cite(sentence, n) if n else sentence)
         added += bool(n)
     out.append(text[pos:])

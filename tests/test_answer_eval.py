@@ -45,7 +45,8 @@ def test_a_sentence_the_cited_passage_does_not_hold_is_unsupported():
 
 
 def test_headings_and_questions_claim_nothing_and_are_not_judged():
-    answer = "### ROIAlign 的做法\n为什么要去掉取整 [1]？\nROIAlign 用双线性插值计算采样点 [1]。\n调用后张量不再连续 [1]。"
+    answer = ("### ROIAlign 的做法\n为什么要去掉取整 [1]？\n1. **双线性插值采样点** [1]\n"
+              "ROIAlign 用双线性插值计算采样点 [1]。\n调用后张量不再连续 [1]。")
     assert supported(answer, {1: NOTE}) == [True, False]
 
 

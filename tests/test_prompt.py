@@ -78,6 +78,14 @@ def test_attribution_cites_sentences_copied_from_one_passage():
     assert text == "ROIAlign 通过双线性插值避免量化误差 [1]。天气很好。" and added == 1
 
 
+def test_labels_and_headings_get_no_citation():
+    passages = [Passage(1, _hit(1, "梯度消失：梯度随层数增加趋近于 0。缓解梯度消失的方法有残差连接。"), "")]
+    answer = "1. **梯度消失的解释**\n梯度随层数增加趋近于 0。\n2. **缓解梯度消失的方法**：\n- 残差连接。"
+    text, added = prompt.attribute(answer, prompt.lexical_chooser(passages))
+    assert text == "1. **梯度消失的解释**\n梯度随层数增加趋近于 0 [1]。\n2. **缓解梯度消失的方法**：\n- 残差连接 [1]。"
+    assert added == 2
+
+
 def test_an_index_in_inline_code_is_no_citation_marker():
     passages = [Passage(1, _hit(1, "初始化时 dp[0] 设为 0，其余设为 amount+1。"), "")]
     text, added = prompt.attribute("初始化时 `dp[0]` 设为 0，其余设为 amount+1。", prompt.lexical_chooser(passages))
