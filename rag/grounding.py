@@ -54,18 +54,8 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def plain(sentence: str) -> str:
-    """The sentence without its markers: "A [1]." -> "A." """
-    return unmarked(sentence)
-
-
 def content_units(sentence: str) -> set[str]:
     return set(textlib.tokenize(MARKER.sub(" ", sentence)))
-
-
-def is_label(sentence: str) -> bool:
-    """"原理说明：", "Steps:", "### 鞍点的定义", "1. **梯度消失**" or "为什么会这样？" claim nothing."""
-    return claims_nothing(sentence)
 
 
 def is_decline(sentence: str) -> bool:
@@ -74,7 +64,7 @@ def is_decline(sentence: str) -> bool:
 
 def is_rule_echo(sentence: str) -> bool:
     """"来源编号为 [2]。" or "Source: [1]." repeats the citation instruction and says nothing."""
-    return bool(RULE_ECHO.match(plain(sentence))) and bool(MARKER.search(sentence))
+    return bool(RULE_ECHO.match(unmarked(sentence))) and bool(MARKER.search(sentence))
 
 
 def is_bare(sentence: str) -> bool:
@@ -85,19 +75,20 @@ def is_bare(sentence: str) -> bool:
 def support(text: str, passages: dict[int, str], judge=None) -> list[Sentence]:
     """Each prose sentence with the markers it carries and whether the passages it cites hold it."""
     out = []
+    units_of = {n: content_units(p) for n, p in passages.items()}       # each passage tokenized once
     for a, b in prose_spans(text):
         sentence = text[a:b]
         cited = [n for n in dict.fromkeys(parse_markers(sentence)) if n in passages]
         units = content_units(sentence)
         verdict = None
-        if len(units) >= MIN_UNITS and not is_decline(sentence) and not is_label(sentence):
+        if len(units) >= MIN_UNITS and not is_decline(sentence) and not claims_nothing(sentence):
             held = [passages[n] for n in cited]
             if not held:
                 verdict = False
             elif judge and not textlib.has_cjk(sentence) and textlib.has_cjk("".join(held)):
-                verdict = bool(judge(plain(sentence), held))
+                verdict = bool(judge(unmarked(sentence), held))
             else:
-                verdict = len(units & set().union(*map(content_units, held))) / len(units) >= SUPPORT_SHARE
+                verdict = len(units & set().union(*(units_of[n] for n in cited))) / len(units) >= SUPPORT_SHARE
         out.append(Sentence(a, b, cited, verdict))
     return out
 
