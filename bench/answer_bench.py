@@ -21,11 +21,10 @@ from common import dev_questions, machine, median, save
 from eval.answers import defects
 from eval.questions import Question
 from rag.backends.base import LLMBackend
-from rag.compose import CROSS_SCRIPT_MARGIN
+from rag.compose import text_judge
 from rag.config import load_settings
 from rag.engine import Engine
 from rag.grounding import support
-from rag.scope import background_sentences
 from rag.text import has_cjk
 
 
@@ -55,17 +54,6 @@ def raw_first_token(llama, messages, max_tokens) -> float:
         if chunk["choices"][0]["delta"].get("content"):
             return time.perf_counter() - t0
     return time.perf_counter() - t0
-
-
-def judge_for(embedder):
-    """Cross-script support for both checkouts alike, by the engine's rule (rag.compose.margin_judge):
-    the cited passage closer to the sentence than any background sentence is."""
-    background = embedder.embed_passages(background_sentences())
-
-    def judge(sentence: str, passages: list[str]) -> bool:
-        q = embedder.embed_queries([sentence])[0]
-        return float(max(embedder.embed_passages(passages) @ q)) - float(max(background @ q)) >= CROSS_SCRIPT_MARGIN
-    return judge
 
 
 def scored(q: Question, data: dict, judge) -> dict:
@@ -149,7 +137,7 @@ def main() -> None:
     assert model is not None, why
     recorder = Recording(model)
     engine.models._loaded[engine.models._answer_key()] = recorder
-    judge = judge_for(engine.embedder())
+    judge = text_judge(engine.live.scope, engine.embed_query)     # the engine's own rule, for both checkouts
     listed = [json.loads(line) for line in open(args.questions, encoding="utf-8") if line.strip()] if args.questions \
         else dev_questions()
     questions = [Question(q["id"], q["question"], q.get("source", ""), q.get("anchors", [])) for q in listed[: args.n]]

@@ -40,11 +40,16 @@ def cross_language_chooser(turn: Turn, scope, embed, chinese_corpus: bool):
 
 
 def margin_judge(turn: Turn, scope, embed):
-    """judge(sentence, passage texts) for grounding: the multilingual vectors across scripts."""
+    """judge(sentence, passage texts) for grounding, on the text the model was shown of each passage."""
     body_of = {p.hit.chunk.text: p.body for p in turn.passages}
+    return text_judge(scope, embed, lambda text: body_of.get(text, text))
 
+
+def text_judge(scope, embed, shown=lambda text: text):
+    """judge(sentence, passage texts): the multilingual vectors across scripts, a passage holding the
+    sentence when it is closer to it than any background sentence (shown(text) is what is compared)."""
     def judge(sentence: str, passages: list[str]) -> bool:
-        texts = [body_of.get(p, p) for p in passages]
+        texts = [shown(p) for p in passages]
         return bool(texts) and float(np.max(scope.text_margins(texts, embed(sentence)))) >= CROSS_SCRIPT_MARGIN
     return judge
 
