@@ -129,6 +129,15 @@ def real_embedder():
 
 
 @pytest.fixture(scope="session")
+def notes_index(tmp_path_factory, real_embedder) -> Path:
+    """A real e5-small index of tests/data/notes, built once per session; the tests only read it."""
+    from ingest.build import ingest
+    index = tmp_path_factory.mktemp("notes-e5") / "index"
+    ingest([DATA / "notes"], index, real_embedder, log=lambda m: None)
+    return index
+
+
+@pytest.fixture(scope="session")
 def small_llm(model_cache):
     """The real Qwen2.5-Coder-0.5B GGUF, assembled from its registry parts once per session."""
     from rag.backends import llamacpp

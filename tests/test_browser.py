@@ -1,27 +1,21 @@
 """End to end in headless Chromium (Debian's package, driven by Playwright; no browser download)."""
-import shutil
-from pathlib import Path
 
 import pytest
 
-from ingest.build import ingest
 from rag.engine import Engine
 from rag.config import Settings
-from tests.conftest import DATA
-from tests.test_web import free_port
+from tests.browser import ARTIFACTS, launch_chromium
+from tests.servers import free_port
 from ui.web import launch
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 @pytest.fixture(scope="module")
-def live_app(tmp_path_factory, real_embedder, small_llm, model_cache):
+def live_app(tmp_path_factory, real_embedder, small_llm, model_cache, notes_index):
     base = tmp_path_factory.mktemp("browser")
     (base / "models").symlink_to(model_cache)
-    ingest([DATA / "notes"], base / "index", real_embedder, log=lambda m: None)
-    engine = Engine(Settings(home=base, index_dir=base / "index", max_tokens=160), embedder=real_embedder,
+    engine = Engine(Settings(home=base, index_dir=notes_index, max_tokens=160), embedder=real_embedder,
                     llm=small_llm, log=lambda m: None)
     port = free_port()
     app = launch(engine, port=port, block=False)
@@ -31,11 +25,9 @@ def live_app(tmp_path_factory, real_embedder, small_llm, model_cache):
 
 def test_chat_streams_answer_with_sources_and_code(live_app):
     from playwright.sync_api import sync_playwright
-    assert Path(CHROMIUM).exists(), "Debian's chromium package is required (make test installs it)"
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.goto(live_app)
         page.locator("#iqa-input textarea").fill("ROIAlign vs ROIPool?")

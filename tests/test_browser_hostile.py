@@ -5,8 +5,6 @@ and <embed> tags, a file named "<img src=x onerror=alert(1)>.md", a ``` fence in
 terminal escapes. Whatever the chat, the sources and the code panel show of them must be text: no element
 a note or a file name brought in, no dialog, and no request to any address but the app's own server.
 """
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -14,11 +12,11 @@ from ingest.build import ingest
 from rag.config import Settings
 from rag.engine import Engine
 from tests.test_property import FORM, IMG_NAME, SVG, VIDEO, write_hostile_notes
-from tests.test_web import free_port
+from tests.browser import launch_chromium
+from tests.servers import free_port
 from ui.web import launch
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PANELS = ("#iqa-chat", "#iqa-sources", "#iqa-code")
 
 # Anything in the page a note could have smuggled in: elements the app itself never shows, event handler
@@ -78,11 +76,9 @@ def _ask(page, question: str, source: str) -> None:
 
 def test_hostile_notes_show_as_text_and_load_nothing(hostile_app):
     from playwright.sync_api import sync_playwright
-    assert Path(CHROMIUM).exists(), "Debian's chromium package is required (make test installs it)"
     requests, dialogs = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         page.on("request", lambda r: requests.append(r.url))
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

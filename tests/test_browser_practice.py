@@ -2,7 +2,6 @@
 the review saved. Real e5 embedder; feedback without the model (the tab's checkbox off)."""
 import shutil
 import sqlite3
-from pathlib import Path
 
 import pytest
 
@@ -10,12 +9,11 @@ from ingest.build import ingest
 from rag.config import Settings
 from rag.engine import Engine
 from tests.conftest import DATA
-from tests.test_web import free_port
+from tests.browser import ARTIFACTS, launch_chromium
+from tests.servers import free_port
 from ui.web import launch
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).parent / "artifacts"
 HOSTILE = ("问题1:注入是什么\n\n笔记里的 <img src=x onerror=\"document.title='owned'\"> 和 "
            "<script>document.title='owned'</script> 只是文字。\n")
 
@@ -37,11 +35,9 @@ def practice_app(tmp_path_factory, real_embedder):
 def test_practice_tab_grades_an_answer(practice_app):
     from playwright.sync_api import sync_playwright
     url, home = practice_app
-    assert Path(CHROMIUM).exists(), "Debian's chromium package is required (make test installs it)"
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(url)
         page.get_by_role("tab", name="Practice").click()

@@ -3,7 +3,6 @@ import errno
 import hashlib
 import re
 import shutil
-import socket
 import threading
 import time
 from dataclasses import replace
@@ -23,17 +22,12 @@ from rag.engine import Engine
 from rag.errors import IndexUnavailable, InputError
 from rag.stores.faiss_store import FaissIndex
 from tests.conftest import FakeEmbedder, FakeLLM
+from tests.servers import free_port
 from ui.cli import main
 from ui.web import launch, login_for, read_login
 
 PASSWORD = "correct-horse-7Q"          # the secret that must never show up anywhere but its file
 QUIET = dict(log=lambda m: None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -9,11 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from gradio_client import Client
 
-from ingest.build import ingest
 from rag.backends.openai_api import api_root
 from rag.engine import Engine
 from rag.errors import ConfigError
-from tests.conftest import DATA, FakeEmbedder, FakeLLM
+from tests.conftest import FakeEmbedder, FakeLLM
 from tests.servers import CutOffServer, LlamaServer, SilentServer, free_port
 from ui.cli import main
 from ui.web import launch
@@ -94,21 +93,14 @@ def llama_server(model_cache):
         yield server
 
 
-@pytest.fixture(scope="module")
-def real_index(tmp_path_factory, real_embedder):
-    index = tmp_path_factory.mktemp("server") / "index"
-    ingest([DATA / "notes"], index, real_embedder, log=lambda m: None)
-    return index
-
-
 @pytest.fixture
 def with_key(monkeypatch):
     monkeypatch.setenv("IQA_LLM_API_KEY", KEY)
 
 
 @pytest.mark.slow
-def test_ask_through_the_llama_cpp_server_cites_the_right_passage(llama_server, real_index, with_key, capsys):
-    code = main(["ask", QUESTION, "--index", str(real_index), "--llm-url", llama_server.url, "--json"])
+def test_ask_through_the_llama_cpp_server_cites_the_right_passage(llama_server, notes_index, with_key, capsys):
+    code = main(["ask", QUESTION, "--index", str(notes_index), "--llm-url", llama_server.url, "--json"])
     out, err = capsys.readouterr()
     answer = json.loads(out)
     assert code == 0 and answer["mode"] == "llm", err
@@ -121,12 +113,12 @@ def test_ask_through_the_llama_cpp_server_cites_the_right_passage(llama_server, 
 
 
 @pytest.mark.slow
-def test_a_refused_api_key_is_one_sentence_and_never_shown(llama_server, real_index, monkeypatch, capsys):
+def test_a_refused_api_key_is_one_sentence_and_never_shown(llama_server, notes_index, monkeypatch, capsys):
     wrong = KEY[::-1]
     monkeypatch.setenv("IQA_LLM_API_KEY", wrong)       # the server wants KEY: HTTP 401, extractive answer
-    assert main(["ask", QUESTION, "--index", str(real_index), "--llm-url", llama_server.url]) == 0
+    assert main(["ask", QUESTION, "--index", str(notes_index), "--llm-url", llama_server.url]) == 0
     text = capsys.readouterr()
-    assert main(["ask", QUESTION, "--index", str(real_index), "--llm-url", llama_server.url, "--json"]) == 0
+    assert main(["ask", QUESTION, "--index", str(notes_index), "--llm-url", llama_server.url, "--json"]) == 0
     as_json = capsys.readouterr()
     notice = json.loads(as_json.out)["notice"]
     assert notice.startswith(f"Extractive answer: The model server at {llama_server.url} answered HTTP 401 (")
@@ -136,11 +128,11 @@ def test_a_refused_api_key_is_one_sentence_and_never_shown(llama_server, real_in
 
 
 @pytest.mark.slow
-def test_the_answer_eval_runs_through_the_server(llama_server, real_index, with_key, tmp_path, capsys):
+def test_the_answer_eval_runs_through_the_server(llama_server, notes_index, with_key, tmp_path, capsys):
     questions = tmp_path / "q.jsonl"
     questions.write_text(json.dumps({"id": "t1", "question": QUESTION, "source": "detection.md",
                                      "anchors": ["双线性插值"]}, ensure_ascii=False), encoding="utf-8")
-    code = main(["eval", str(questions), "--index", str(real_index), "--retriever", "hybrid", "--answers", "1",
+    code = main(["eval", str(questions), "--index", str(notes_index), "--retriever", "hybrid", "--answers", "1",
                  "--llm-url", llama_server.url, "--json", str(tmp_path / "m.json")])
     out = capsys.readouterr().out
     answers = json.loads((tmp_path / "m.json").read_text())["answers"]

@@ -5,10 +5,8 @@ import sqlite3
 
 import pytest
 
-from ingest.build import ingest
 from practice.grade import Grader
 from practice.questions import Part, Question
-from tests.conftest import DATA
 from ui.cli import main
 
 pytestmark = pytest.mark.slow
@@ -72,24 +70,17 @@ def test_the_point_s_words_in_another_sense_do_not_cover_it(real_embedder):
     assert not any(r.covered for r in results)
 
 
-@pytest.fixture(scope="module")
-def e5_index(tmp_path_factory, real_embedder):
-    index = tmp_path_factory.mktemp("practice-e5") / "index"
-    ingest([DATA / "notes"], index, real_embedder, log=lambda m: None)
-    return index
-
-
-def test_cli_session_with_the_real_embedder(e5_index, iqa_home, capsys, monkeypatch):
+def test_cli_session_with_the_real_embedder(notes_index, iqa_home, capsys, monkeypatch):
     roi_copy = ("ROIPool 有两次量化：候选框坐标取整，bin 边界再取整，造成特征错位。ROIAlign 去掉取整，"
                 "用双线性插值计算采样点的值，对小目标更准确。\n```python\ndef bilinear(f, y, x):\n"
                 "    # 示例：双线性插值\n    return f[int(y), int(x)]\n```")
     nms_partial = "先按置信度从高到低排序，留下分数最高的框，把和它 IoU 超过阈值的框删掉，一直重复到没有框。"
     script = f"{roi_copy}\n\n\n{nms_partial}\n\n\n"
     monkeypatch.setattr("sys.stdin", io.StringIO(script))
-    assert main(["practice", "--topic", "detection", "-n", "2", "--no-llm", "--index", str(e5_index)]) == 0
+    assert main(["practice", "--topic", "detection", "-n", "2", "--no-llm", "--index", str(notes_index)]) == 0
     out = capsys.readouterr().out
     monkeypatch.setattr("sys.stdin", io.StringIO("量子计算机用量子比特做并行计算。\n\n\n"))
-    assert main(["practice", "--topic", "lora", "-n", "1", "--no-llm", "--index", str(e5_index)]) == 0
+    assert main(["practice", "--topic", "lora", "-n", "1", "--no-llm", "--index", str(notes_index)]) == 0
     out += capsys.readouterr().out
     with sqlite3.connect(iqa_home / "practice.sqlite") as db:
         (copy, partial, unrelated) = db.execute("SELECT score, rating FROM reviews ORDER BY id").fetchall()

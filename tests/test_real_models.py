@@ -3,7 +3,6 @@ import re
 
 import pytest
 
-from ingest.build import ingest
 from rag.engine import Engine
 from rag.config import Settings
 from rag.prompt import MARKER
@@ -12,16 +11,8 @@ from rag.text import has_cjk
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def real_index(tmp_path_factory, real_embedder):
-    from tests.conftest import DATA
-    index = tmp_path_factory.mktemp("real") / "index"
-    ingest([DATA / "notes"], index, real_embedder, log=lambda m: None)
-    return index
-
-
-def test_chinese_and_english_questions_find_the_chinese_answer(real_index, real_embedder, small_llm, iqa_home):
-    engine = Engine(Settings(home=iqa_home, index_dir=real_index), embedder=real_embedder, llm=small_llm,
+def test_chinese_and_english_questions_find_the_chinese_answer(notes_index, real_embedder, small_llm, iqa_home):
+    engine = Engine(Settings(home=iqa_home, index_dir=notes_index), embedder=real_embedder, llm=small_llm,
                     log=lambda m: None)
     for question in ("BN训练和推理有啥区别", "What does BatchNorm use at inference time?"):
         top = engine.search(question, 3)[0].chunk
@@ -30,8 +21,8 @@ def test_chinese_and_english_questions_find_the_chinese_answer(real_index, real_
         assert "双线性插值" in engine.search(question, 3)[0].chunk.text, question
 
 
-def test_small_llm_streams_an_answer_whose_citations_all_resolve(real_index, real_embedder, small_llm, iqa_home):
-    engine = Engine(Settings(home=iqa_home, index_dir=real_index, max_tokens=160), embedder=real_embedder,
+def test_small_llm_streams_an_answer_whose_citations_all_resolve(notes_index, real_embedder, small_llm, iqa_home):
+    engine = Engine(Settings(home=iqa_home, index_dir=notes_index, max_tokens=160), embedder=real_embedder,
                     llm=small_llm, log=lambda m: None)
     events = list(engine.ask_stream("ROIAlign vs ROIPool?", k=3))
     tokens = [v for kind, v in events if kind == "token"]
@@ -46,9 +37,9 @@ def test_small_llm_streams_an_answer_whose_citations_all_resolve(real_index, rea
     assert answer.timings["first_token_ms"] > 0 and answer.timings["tokens_per_s"] > 0
 
 
-def test_english_question_is_also_searched_in_chinese_by_the_answer_model(real_index, real_embedder, small_llm,
+def test_english_question_is_also_searched_in_chinese_by_the_answer_model(notes_index, real_embedder, small_llm,
                                                                           iqa_home):
-    engine = Engine(Settings(home=iqa_home, index_dir=real_index), embedder=real_embedder, llm=small_llm,
+    engine = Engine(Settings(home=iqa_home, index_dir=notes_index), embedder=real_embedder, llm=small_llm,
                     log=lambda m: None)
     query = engine.searched_as("How does non-maximum suppression remove duplicate boxes?")
     assert query.startswith("How does non-maximum suppression") and has_cjk(query)
@@ -57,11 +48,11 @@ def test_english_question_is_also_searched_in_chinese_by_the_answer_model(real_i
     assert engine.search("How does non-maximum suppression remove duplicate boxes?", 3)[0].chunk.question == "2.NMS是怎么工作的？"
 
 
-def test_english_answer_sentences_are_attributed_to_chinese_notes(real_index, real_embedder, iqa_home):
+def test_english_answer_sentences_are_attributed_to_chinese_notes(notes_index, real_embedder, iqa_home):
     from tests.conftest import FakeLLM
     llm = FakeLLM("ROIAlign removes the rounding of box coordinates and uses bilinear interpolation to sample "
                   "feature values. The weather is nice today.")
-    engine = Engine(Settings(home=iqa_home, index_dir=real_index, translate_model=""), embedder=real_embedder,
+    engine = Engine(Settings(home=iqa_home, index_dir=notes_index, translate_model=""), embedder=real_embedder,
                     llm=llm, log=lambda m: None)
     answer = engine.ask("How does ROIAlign differ from ROIPool?", k=3)
     assert answer.markers.attributed == 1
@@ -69,10 +60,10 @@ def test_english_answer_sentences_are_attributed_to_chinese_notes(real_index, re
     assert answer.citations[0].chunk.source == "detection.md"
 
 
-def test_answer_evaluation_with_the_small_model(real_index, real_embedder, small_llm, iqa_home):
+def test_answer_evaluation_with_the_small_model(notes_index, real_embedder, small_llm, iqa_home):
     from eval.answer_run import score, summary
     from eval.questions import Question
-    engine = Engine(Settings(home=iqa_home, index_dir=real_index), embedder=real_embedder, llm=small_llm,
+    engine = Engine(Settings(home=iqa_home, index_dir=notes_index), embedder=real_embedder, llm=small_llm,
                     log=lambda m: None)
     rows = [score(engine, Question("r1", "ROIAlign 和 ROIPool 有什么区别？", "detection.md", ["双线性插值"])),
             score(engine, Question("r2", "BN 推理时用什么统计量", "scraped.txt", ["训练阶段累计的全局统计量"]))]

@@ -86,7 +86,8 @@ def test_echoed_passage_headings_are_dropped_but_not_the_words_elsewhere():
 
 def test_a_retold_heading_line_is_dropped_whatever_its_numbering_case_and_punctuation():
     headers = ["10.加入Controlnet训练后，显存的变化？", "2.什么是函数调用？ › 5.Agent应用"]
-    answer = "[1] 加入 ControlNet 训练后，显存的变化。\n显存约增加 50% [1]。\n2.什么是函数调用？\n- agent 应用\n加入 ControlNet 训练后，显存的变化很大 [1]。"
+    answer = ("[1] 加入 ControlNet 训练后，显存的变化。\n显存约增加 50% [1]。\n2.什么是函数调用？\n- agent 应用\n"
+              "加入 ControlNet 训练后，显存的变化很大 [1]。")
     assert drop_echoed_headers(answer, headers) == "显存约增加 50% [1]。\n加入 ControlNet 训练后，显存的变化很大 [1]。"
     opening = "[1] 加入 ControlNet 训练后，显存的变化。显存约增加 50% [1]。"     # as the prompt shows a passage
     assert drop_echoed_headers(opening, headers) == "显存约增加 50% [1]。"

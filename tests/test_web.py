@@ -9,13 +9,8 @@ from gradio_client import Client
 
 from rag.engine import Engine
 from tests.conftest import FakeEmbedder, FakeLLM
+from tests.servers import free_port
 from ui.web import build_app, launch, link_citations
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb() -> float:
