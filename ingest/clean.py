@@ -176,8 +176,8 @@ def _line_ops(text: str, plain: bool = False, skip: int = 0):
     """
     lines = text.splitlines(keepends=True)
     tail = _tail_start(lines)
-    fences = [(f.start, f.end) for f in md.fences(text)]
-    pos, k, in_toc = 0, 0, False
+    is_fenced = md.in_fence(text)
+    pos, in_toc = 0, False
     for i, line in enumerate(lines):
         a, b = pos, pos + len(line)
         pos = b
@@ -185,9 +185,7 @@ def _line_ops(text: str, plain: bool = False, skip: int = 0):
             break
         if a < skip:
             continue
-        while k < len(fences) and fences[k][1] <= a:
-            k += 1
-        if k < len(fences) and fences[k][0] <= a:
+        if is_fenced(a):
             yield ("keep", a, b)
             continue
         heading = HTML_HEADING.match(line)

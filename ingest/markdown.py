@@ -85,6 +85,17 @@ def fences(text: str) -> list[Block]:
     return [b for b in blocks(text) if b.kind == "fence"]
 
 
+def in_fence(text: str):
+    """is_fenced(offset): does the line starting at this offset lie inside a fenced code block?"""
+    spans = fences(text)
+    ends = [f.end for f in spans]
+
+    def is_fenced(offset: int) -> bool:
+        k = bisect.bisect_right(ends, offset)          # the first fence ending after the offset
+        return k < len(spans) and spans[k].start <= offset
+    return is_fenced
+
+
 def headings(text: str) -> list[Block]:
     return [b for b in blocks(text) if b.kind == "heading"]
 

@@ -42,13 +42,9 @@ class Section:
 
 def _lines(text: str):
     """(start, end, line, fenced) for each line; fenced: a line of a code fence (markdown-it's rule)."""
-    spans = [(f.start, f.end) for f in md.fences(text)]
-    pos, k = 0, 0
+    is_fenced, pos = md.in_fence(text), 0
     for line in text.splitlines(keepends=True):
-        while k < len(spans) and spans[k][1] <= pos:
-            k += 1
-        fenced = k < len(spans) and spans[k][0] <= pos
-        yield pos, pos + len(line), line.rstrip("\n"), fenced
+        yield pos, pos + len(line), line.rstrip("\n"), is_fenced(pos)
         pos += len(line)
 
 
