@@ -16,10 +16,12 @@ import subprocess
 import sys
 import time
 
-from common import dev_questions, machine, median, save
+from common import dev_keypoints, dev_questions, machine, median, save
 
+from eval.answer_run import keypoint_places, keypoint_summary
 from eval.answers import defects
-from eval.questions import Question
+from eval.keypoints import load_keypoints, parse as parse_keypoints
+from eval.questions import Question, with_keypoints
 from rag.backends.base import LLMBackend
 from rag.compose import text_judge
 from rag.config import load_settings
@@ -56,8 +58,10 @@ def raw_first_token(llama, messages, max_tokens) -> float:
     return time.perf_counter() - t0
 
 
-def scored(q: Question, data: dict, judge) -> dict:
-    """The same measures for an answer from either checkout (its JSON form)."""
+def scored(q: Question, data: dict, judge, retrieved: list[str] | None = None, prompt: str = "") -> dict:
+    """The same measures for an answer from either checkout (its JSON form). The key points are
+    checked in the answer, and, for this checkout, in what was retrieved and what the prompt showed
+    (the other checkout's answer tells only the passages it was composed from)."""
     passages = {c["n"]: c["text"] for c in data["citations"]}
     sentences = support(data["answer"], passages, judge)
     verdicts = [s.supported for s in sentences if s.supported is not None]
@@ -66,7 +70,7 @@ def scored(q: Question, data: dict, judge) -> dict:
     marked = data["answer"]
     for s in sorted(sentences, key=lambda s: -s.end):
         marked = marked[:s.end] + ("†" if s.supported is False else "") + marked[s.end:]
-    return {"id": q.id, "question": q.question, "mode": data["mode"], "answer": marked,
+    row = {"id": q.id, "question": q.question, "mode": data["mode"], "answer": marked,
             "relevant_citation": any(q.is_relevant(c["text"]) for c in data["citations"]),
             "sentences": len(verdicts), "supported": sum(verdicts),
             "sentences_by_words": len(worded), "supported_by_words": sum(worded),
@@ -76,7 +80,10 @@ def scored(q: Question, data: dict, judge) -> dict:
             "first_token_ms": data["timings"]["first_token_ms"], "total_ms": data["timings"]["total_ms"],
             "prompt_tokens": data["timings"].get("prompt_tokens", 0),
             # what the answer was written from, so a sentence's verdict can be checked by reading
-            "shown": {i: h["text"] for i, h in enumerate(data.get("hits", []), start=1)} if data["mode"] == "llm" else {}}
+            "shown": {i: h["text"] for i, h in enumerate(data.get("hits", []), start=1)} if data["mode"] == "llm" else {},
+            "chars": len(data["answer"])}
+    passages = retrieved if retrieved is not None else [h["text"] for h in data.get("hits", [])]
+    return {**row, **keypoint_places(q, data["answer"], row, passages, prompt)}
 
 
 # Runs inside the other checkout: one engine answers question after question (a JSON line each way).
@@ -119,6 +126,8 @@ def summary(rows: list[dict]) -> dict:
     out["median_first_token_s"] = round(median([r["first_token_ms"] for r in llm]) / 1000, 2)
     out["median_total_s"] = round(median([r["total_ms"] for r in llm]) / 1000, 2)
     out["median_prompt_tokens"] = median([r["prompt_tokens"] for r in llm])
+    out["median_chars"] = median([r["chars"] for r in rows])
+    out.update(keypoint_summary(rows))
     return out
 
 
@@ -130,6 +139,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--old-n", type=int, default=None, help="compare with the other checkout on the first N only")
     ap.add_argument("--questions", default="", help="a question file (JSON lines) instead of the dev questions")
+    ap.add_argument("--keypoints", default="", help="key points by question id (default: the dev key points)")
     ap.add_argument("--out", default="answers", help="name of the result file in bench/out (default answers)")
     args = ap.parse_args()
     engine = Engine(load_settings(index_dir=args.index), log=lambda m: None)
@@ -140,14 +150,16 @@ def main() -> None:
     judge = text_judge(engine.live.scope, engine.embed_query)     # the engine's own rule, for both checkouts
     listed = [json.loads(line) for line in open(args.questions, encoding="utf-8") if line.strip()] if args.questions \
         else dev_questions()
-    questions = [Question(q["id"], q["question"], q.get("source", ""), q.get("anchors", [])) for q in listed[: args.n]]
+    questions = [Question(q["id"], q["question"], q.get("source", ""), q.get("anchors", []),
+                          keypoints=parse_keypoints(q)) for q in listed[: args.n]]
+    questions = with_keypoints(questions, load_keypoints(args.keypoints) if args.keypoints else dev_keypoints())
     rows = {"now": [], "before": []}
     raw = []
     other = OtherCheckout(args.old, args.old_index) if args.old else None
     for i, q in enumerate(questions, start=1):
         model.llama.reset()
         answer = engine.ask(q.question)
-        rows["now"].append(scored(q, answer.to_dict(), judge))
+        rows["now"].append(scored(q, answer.to_dict(), judge, [h.chunk.text for h in answer.retrieved], answer.prompt))
         if answer.mode == "llm":
             raw.append((answer.timings["first_token_ms"] / 1000, raw_first_token(
                 model.llama, recorder.last.messages, engine.settings.max_tokens)))

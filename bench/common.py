@@ -49,5 +49,12 @@ def dev_questions():
     return [json.loads(line) for line in (SHARED / "eval" / "dev_questions.jsonl").read_text().splitlines() if line]
 
 
+def dev_keypoints() -> dict:
+    """{id: KeyPoints} of the dev questions that have key points (empty when the file is missing)."""
+    from eval.keypoints import load_keypoints
+    path = SHARED / "eval" / "dev_keypoints.jsonl"
+    return load_keypoints(path) if path.is_file() else {}
+
+
 def machine() -> str:
     return f"{os.cpu_count()} cores, {os.uname().machine}"

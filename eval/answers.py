@@ -13,6 +13,7 @@ import re
 from rag import text as textlib
 from rag.grounding import ends_mid_sentence, is_bare, is_decline, prose_spans, support
 from rag.prompt import prose
+from rag.quote import own_words
 
 
 def supported(text: str, passages: dict[int, str], judge=None) -> list[bool]:
@@ -30,9 +31,19 @@ def defects(answer_text: str, question: str, mode: str) -> dict[str, bool]:
         "cut_mid_sentence": answered and ends_mid_sentence(answer_text),
         "repeated_sentence": len(keys) != len(set(keys)),
         "bare_marker": any(map(is_bare, sentences)),
-        "wrong_language": answered and bool(sentences) and answer_language(answer_text) != textlib.language(question),
+        # the model's own words: the notes' lines quoted under them keep the notes' language
+        "wrong_language": answered and bool(sentences) and answer_language(own_words(answer_text)) != textlib.language(question),
         "declined_covered": mode == "out_of_scope",
     }
+
+
+VISIBLE = ("decline_appended", "cut_mid_sentence", "bare_marker")
+
+
+def visible_defect(found: dict[str, bool]) -> bool:
+    """A defect a reader sees in the text (a decline sentence inside an answer, a cut last sentence, a
+    bare marker line): such an answer is not right, whatever it holds."""
+    return any(found.get(d) for d in VISIBLE)
 
 
 def answer_language(text: str) -> str:

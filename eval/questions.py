@@ -7,9 +7,10 @@ A passage is relevant when, after NFKC normalisation and whitespace removal, it 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from eval.keypoints import KeyPoints, parse as parse_keypoints
 from rag.errors import InputError
 from rag.text import squash
 
@@ -22,6 +23,7 @@ class Question:
     anchors: list[str]
     kind: str = ""
     line: int = 0
+    keypoints: KeyPoints = field(default_factory=KeyPoints)    # optional: what a right answer states
 
     @property
     def squashed_anchors(self) -> list[str]:
@@ -88,7 +90,15 @@ def _parse(obj, line: int) -> Question:
     if not str(obj["question"]).strip():
         raise ValueError("empty question")
     return Question(str(obj["id"]), str(obj["question"]), str(obj.get("source", "")), anchors,
-                    str(obj.get("kind", "")), line)
+                    str(obj.get("kind", "")), line, parse_keypoints(obj))
+
+
+def with_keypoints(questions: list[Question], keypoints: dict[str, KeyPoints]) -> list[Question]:
+    """The questions with key points from a separate file (by id); a question's own points stay."""
+    for q in questions:
+        if not q.keypoints and q.id in keypoints:
+            q.keypoints = keypoints[q.id]
+    return questions
 
 
 def unanchored(questions: list[Question], passages: list[str]) -> list[Question]:

@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 
 from eval.metrics import aggregate, first_relevant_rank
-from eval.questions import Question, load_questions, unanchored
+from eval.keypoints import load_keypoints
+from eval.questions import Question, load_questions, unanchored, with_keypoints
 from rag.errors import InputError
 from rag.text import is_english, squash
 
@@ -128,6 +129,8 @@ def run_cli(args, settings, make_engine) -> int:
     if getattr(args, "answers", 0) < 0:
         raise InputError(f"--answers takes how many questions to ask the model (0 or more), not {args.answers}.")
     questions = load_questions(args.questions)
+    if getattr(args, "keypoints", None):
+        questions = with_keypoints(questions, load_keypoints(args.keypoints))
     check_outputs(args)
     engine = make_engine(settings)
     texts = [c.text for c in engine.store.chunks]

@@ -10,7 +10,7 @@ import numpy as np
 
 from rag import prompt as promptlib
 from rag import text as textlib
-from rag.grounding import correct_citations, drop_unsourced_code, support, tidy
+from rag.grounding import correct_citations, drop_unheld, support, tidy
 from rag.schema import Answer, Citation, CodeRef, Markers
 from rag.turn import Turn
 
@@ -20,7 +20,7 @@ CODE_FROM_TOP = 3
 # background sentence. Cross-script cosines are low and jittery (a trailing " ." moved one by 0.025),
 # so any margin above the background counts here; unrelated sentences sit at -0.04 to -0.12.
 CROSS_SCRIPT_MARGIN = 0.0           # a question asking for code also gets the code of the best few hits
-CODE_LEFT_OUT = "The model wrote code of its own; it was left out (code from your notes is listed with the sources)."
+UNHELD_LEFT_OUT = "{n} sentence(s) of the model's own that the notes do not hold were left out."
 NOT_COVERED = {"zh": "笔记中没有找到与这个问题相关的内容。", "en": "The notes do not cover this question."}
 
 
@@ -56,17 +56,16 @@ def text_judge(scope, embed, shown=lambda text: text):
 
 def cite_check(turn: Turn, choose) -> str:
     """The answer text tidied, with markers checked; turn.markers counts them."""
-    raw, dropped = (drop_unsourced_code(turn.raw, [p.hit.chunk.text for p in turn.passages]) if turn.mode == "llm"
-                    else (turn.raw, 0))
-    raw, notices = tidy(raw) if turn.mode == "llm" else (raw, [])      # after: a label left over the code goes too
-    notices += [CODE_LEFT_OUT] if dropped else []
+    raw, notices = tidy(turn.raw) if turn.mode == "llm" else (turn.raw, [])
     for notice in notices:
         turn.note(notice)
     written = len([n for n in promptlib.parse_markers(raw) if 1 <= n <= len(turn.passages)])
     attributed, added = promptlib.attribute(raw, choose) if turn.mode == "llm" else (raw, 0)
     text, _, invalid = promptlib.check_citations(attributed, len(turn.passages))
     if turn.mode == "llm":
-        text, _ = correct_citations(text, {p.n: p.hit.chunk.text for p in turn.passages})
+        held = {p.n: p.hit.chunk.text for p in turn.passages}
+        text, dropped = drop_unheld(correct_citations(text, held)[0], held)
+        turn.note(UNHELD_LEFT_OUT.format(n=dropped) if dropped else "")
     turn.markers = Markers(valid=written, invalid=invalid, attributed=added)
     return text
 
@@ -91,7 +90,7 @@ def compose(turn: Turn, text: str, judge=None) -> Answer:
     turn.timings.setdefault("prompt_tokens", 0)
     answer = Answer(turn.question, text, cited, code_refs(turn, cited), shown, turn.model, turn.mode, turn.timings,
                     turn.markers, " ".join(turn.notices), turn.query)
-    answer.sentences = sentences
+    answer.sentences, answer.prompt, answer.retrieved = sentences, turn.prompt, list(turn.hits)
     return answer
 
 

@@ -2,13 +2,16 @@
 
     prepare ─▶ translate + retrieve ─▶ scope ─▶ generate (a model backend) ─▶ compose ─▶ Answer
 
-`Engine.ask_stream` yields ("token", text) while the answer is written, then ("answer", Answer).
+`Engine.ask_stream` yields ("token", text) while the answer is written, each piece checked and final
+(rag/settle.py), then ("answer", Answer). Should the final text not extend what was shown (a model
+server failing mid-answer gives way to the extractive answer), ("replace", text) comes before it.
 With no usable default model (or use_llm=False) the extractive backend answers: the most relevant
 sentences of the top passages, each cited, composed instantly and never invented.
 """
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from functools import lru_cache
 from typing import Iterator
 
@@ -19,11 +22,14 @@ from rag.backends.extractive import ExtractiveBackend
 from rag.compose import cite_check, compose, cross_language_chooser, declined, margin_judge
 from rag.config import Settings
 from rag.errors import IndexUnavailable, IqaError, ModelUnavailable
-from rag.generate import generate
+from rag.generate import clean_model_text, generate
+from rag.grounding import mark_unsupported, support
 from rag.prepare import prepare
+from rag.quote import with_quotes
 from rag.retrieve import Retriever
-from rag.schema import Answer, Hit
+from rag.schema import Answer, Hit, Markers
 from rag.scope import Scope
+from rag.settle import Settler
 from rag.translate import QueryTranslator
 
 QUERY_VECTORS_CACHED = 64
@@ -128,33 +134,66 @@ class Engine:
             yield "token", text
             yield "answer", compose(turn, text)
             return
+        checks = _Checks(turn, live, self.embed_query)
+        settler = Settler(checks.preview)
+        replaced = False
         for piece in _generate_or_quote(turn, model, self.settings):
-            yield "token", piece
-        choose = cross_language_chooser(turn, live.scope, self.embed_query, live.retriever.chinese_corpus)
-        text = cite_check(turn, choose)
-        yield "answer", compose(turn, text, margin_judge(turn, live.scope, self.embed_query))
+            if piece is FALLBACK:           # what was shown of the model's answer gives way to the quoted one
+                replaced, settler = bool(settler.shown), Settler(checks.preview)
+            elif shown := settler.feed(piece):
+                yield "token", shown
+        choose, judge = checks.choose_and_judge()
+        text = with_quotes(turn, cite_check(turn, choose), checks.closeness())
+        answer = compose(turn, text, judge)
+        rest, extends = settler.close(mark_unsupported(answer.text, answer.sentences))
+        yield ("token" if extends and not replaced else "replace"), rest
+        yield "answer", answer
 
 
+class _Checks:
+    """The citation and support checks of one answer, on the passages its prompt shows (known once
+    generation has begun), for the stream's previews and the final text alike."""
+
+    def __init__(self, turn, live: Generation, embed):
+        self.turn, self.live, self.embed = turn, live, embed
+
+    def choose_and_judge(self):
+        choose = cross_language_chooser(self.turn, self.live.scope, self.embed, self.live.retriever.chinese_corpus)
+        return choose, margin_judge(self.turn, self.live.scope, self.embed)
+
+    def closeness(self) -> list[float]:
+        """How close the first two passages are to the question (cosine above the background)."""
+        shown = [p.hit for p in self.turn.passages[:2]]
+        return [float(m) for m in self.live.scope.margins(shown, self.embed(self.turn.query))] if shown else []
+
+    def preview(self, raw: str) -> str:
+        """The answer text that raw (the model's text so far) gives, marked as the final answer is."""
+        turn = self.turn
+        preview = replace(turn, raw=clean_model_text(raw, turn), notices=[], markers=Markers())
+        choose, judge = self.choose_and_judge()
+        text = cite_check(preview, choose)
+        if turn.mode != "llm":
+            return text
+        return mark_unsupported(text, support(text, {p.n: p.hit.chunk.text for p in turn.passages}, judge))
+
+
+FALLBACK = object()      # in the stream of pieces: the extractive answer follows, in place of the model's
 NOTHING_WRITTEN = "Extractive answer: the model gave no answer of its own (it only repeated the question)."
 
 
-def _generate_or_quote(turn, model, settings) -> Iterator[str]:
+def _generate_or_quote(turn, model, settings) -> Iterator[str | object]:
     """The model's answer; when the model fails on the way (a model server down, too slow, or cut off
-    mid-answer) or writes nothing but the question back, the extractive answer from the same passages,
-    with what happened as its notice."""
-    streamed = False
+    mid-answer) or writes nothing but the question back, FALLBACK and then the extractive answer from
+    the same passages, with what happened as its notice."""
     try:
-        for piece in generate(turn, model, settings):
-            streamed = True
-            yield piece
+        yield from generate(turn, model, settings)
     except ModelUnavailable as e:
         turn.note(f"Extractive answer: {e}")
     else:
         if turn.raw.strip():
             return
         turn.note(NOTHING_WRITTEN)
-    if streamed:        # what the model wrote before it failed stays apart from the quoted answer
-        yield "\n\n"
+    yield FALLBACK
     yield from generate(turn, ExtractiveBackend(), settings)
 
 

@@ -36,6 +36,7 @@ def build_request(turn: Turn, model: LLMBackend, settings) -> Request:
         turn.passages = [Passage(n, hit, hit.chunk.text) for n, hit in enumerate(turn.hits, start=1)]
     messages = promptlib.build_messages(turn.question, turn.passages) if model.chat else []
     if messages:
+        turn.prompt = messages[-1]["content"]
         turn.timings["prompt_tokens"] = sum(model.count_tokens(m["content"]) for m in messages) + PROMPT_MARGIN_TOKENS // 4
     return Request(turn.question, turn.passages, turn.query, messages, settings.max_tokens, settings.temperature)
 
@@ -43,20 +44,68 @@ def build_request(turn: Turn, model: LLMBackend, settings) -> Request:
 def generate(turn: Turn, model: LLMBackend, settings) -> Iterator[str]:
     """Yield the model's pieces as they come; leaves the finished text in turn.raw."""
     request = build_request(turn, model, settings)
+    turn.mode, turn.model = model.mode, model.name        # the checks on the stream depend on the mode
     pieces, first = [], None
     for piece in model.stream(request):
         first = first or time.perf_counter()
         pieces.append(piece)
         yield piece
-        if SENTENCE_END.search(piece) and (trim_repetition("".join(pieces))[1] or cut_prompt_echo("".join(pieces))[1]):
-            break
+        if SENTENCE_END.search(piece) or "`" in piece or "~" in piece:
+            so_far = "".join(pieces)
+            if lead_written(so_far) or trim_repetition(so_far)[1] or cut_prompt_echo(so_far)[1]:
+                break
     end = time.perf_counter()
-    text = drop_echoed_question(trim_repetition(cut_prompt_echo("".join(pieces))[0])[0], turn.question)
-    turn.raw = drop_echoed_headers(text, [promptlib.passage_header(p.hit.chunk) for p in turn.passages]).strip()
+    text = "".join(pieces)
+    if FENCE_OPEN.search(text):
+        turn.note(CODE_LEFT_OUT)
+    turn.raw = clean_model_text(lead_only(text), turn)
     turn.timings["first_token_ms"] = round(((first or end) - turn.started) * 1000, 1)
     span = end - (first or end)
     turn.timings["tokens_per_s"] = round(len(pieces) / span, 1) if len(pieces) > 1 and span > 0 else 0.0
     turn.mode, turn.model = model.mode, model.name
+
+
+CODE_LEFT_OUT = "The model began code of its own; it was stopped there (code from your notes is listed with the sources)."
+LEAD_SENTENCES = 3          # the model's direct answer; the notes' own words follow it (rag/quote.py)
+FENCE_OPEN = re.compile(r"(?:^|\n)[ \t]*(?:`{3,}|~{3,})")
+PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def lead_only(text: str) -> str:
+    """The model's direct answer: its text up to the first code fence, and its first paragraph that
+    says something (a label or heading alone is not yet the answer).
+
+        lead_only("ROIAlign 不取整 [1]。\n\n**代码**：\n```py\nx\n```") -> "ROIAlign 不取整 [1]。"
+    """
+    fence = FENCE_OPEN.search(text)
+    text = text[:fence.start()] if fence else text
+    for m in PARAGRAPH_BREAK.finditer(text):
+        if _claims(text[:m.start()]):
+            return text[:m.start()]
+    return text
+
+
+def lead_written(text: str) -> bool:
+    """Generation can stop: the model opened code (it would be left out), began a second paragraph
+    after its answer, or has written LEAD_SENTENCES sentences that claim something."""
+    if FENCE_OPEN.search(text) or len(lead_only(text)) < len(text.rstrip()):
+        return True
+    return _claims(text, LEAD_SENTENCES, finished=True)
+
+
+def _claims(text: str, at_least: int = 1, finished: bool = False) -> bool:
+    """text holds at least that many sentences that claim something (labels and headings do not)."""
+    spans = textlib.split_sentences(text)
+    if finished and spans and not re.search(r"[。.!！?？]\s*(?:\[\d{1,2}\])?\s*$", text[slice(*spans[-1])]):
+        spans = spans[:-1]                          # the sentence still being written
+    sentences = [text[a:b] for a, b in spans]
+    return sum(1 for x in sentences if len(x.strip()) >= 6 and not promptlib.claims_nothing(x)) >= at_least
+
+
+def clean_model_text(text: str, turn: Turn) -> str:
+    """The model's text without what it recites: the prompt, a repeat, the question, the passages' headings."""
+    text = drop_echoed_question(trim_repetition(cut_prompt_echo(text)[0])[0], turn.question)
+    return drop_echoed_headers(text, [promptlib.passage_header(p.hit.chunk) for p in turn.passages]).strip()
 
 
 @lru_cache(maxsize=1)

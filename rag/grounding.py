@@ -41,17 +41,27 @@ class Sentence:
 
 
 def prose_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of the prose sentences of text (code blocks are not sentences), whitespace trimmed."""
+    """Spans of the prose sentences of text (code blocks are not sentences), whitespace trimmed; a
+    clause closed by a semicolon belongs to the sentence it opens ("A；B [1]。" is one sentence)."""
     spans, offset = [], 0
     for part, is_code in split_code(text, inline=False):
         if not is_code:
-            for a, b in textlib.split_sentences(part):
+            for a, b in _whole_sentences(part):
                 s = part[a:b]
                 lead, body = len(s) - len(s.lstrip()), s.strip()
                 if body:
                     spans.append((offset + a + lead, offset + a + lead + len(body)))
         offset += len(part)
     return spans
+
+
+def _whole_sentences(text: str) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in textlib.split_sentences(text):
+        if out and text[out[-1][0]:out[-1][1]].rstrip(" \t").endswith(("；", ";")):
+            a = out.pop()[0]
+        out.append((a, b))
+    return out
 
 
 def content_units(sentence: str) -> set[str]:
@@ -93,6 +103,17 @@ def support(text: str, passages: dict[int, str], judge=None) -> list[Sentence]:
     return out
 
 
+UNSUPPORTED_MARK = "†"
+
+
+def mark_unsupported(text: str, sentences: list[Sentence]) -> str:
+    """text with UNSUPPORTED_MARK after each sentence its cited passage does not hold."""
+    for sentence in sorted(sentences, key=lambda s: -s.end):
+        if sentence.supported is False:
+            text = text[:sentence.end] + UNSUPPORTED_MARK + text[sentence.end:]
+    return text
+
+
 def correct_citations(text: str, passages: dict[int, str]) -> tuple[str, int]:
     """A sentence whose cited passage does not hold it, but another passage does, cites that one:
     small models often number the right sentence with the first passage's marker.
@@ -112,6 +133,21 @@ def correct_citations(text: str, passages: dict[int, str]) -> tuple[str, int]:
             sentence = sub_markers(sentence, lambda m: next(markers, ""))
             text, fixed = text[:s.start] + re.sub(r"[ \t]+(?=[。.!！?？；;，,])", "", sentence) + text[s.end:], fixed + 1
     return text, fixed
+
+
+def drop_unheld(text: str, passages: dict[int, str]) -> tuple[str, int]:
+    """Sentences with Chinese that no passage they cite holds (judged by their words) are left out: the
+    notes' own lines follow the answer, and the model's unheld sentences are where its wrong claims are.
+    Sentences without Chinese are judged by vectors only (a weaker test): they stay, marked.
+
+        drop_unheld("BN 用滑动均值 [1]。BN 让训练变慢 [1]。", {1: "BN 推理时用滑动均值。"}) -> ("BN 用滑动均值 [1]。", 1)
+    """
+    unheld = [(s.start, s.end) for s in support(text, passages)
+              if s.supported is False and textlib.has_cjk(text[s.start:s.end])]
+    if not unheld:
+        return text, 0
+    left = re.sub(r"(?m)^[ \t]*(?:\d{1,3}[.、)）]|[-*•+])[ \t]*$\n?", "", _drop(text, unheld))   # an item's bare number
+    return drop_dangling_labels(left).strip(), len(unheld)
 
 
 def ends_mid_sentence(text: str) -> bool:
@@ -144,23 +180,6 @@ def tidy(text: str) -> tuple[str, list[str]]:
             text = text.rstrip() + "…"
             notes.append("The model left its last sentence unfinished.")
     return text.strip(), notes
-
-
-def drop_unsourced_code(text: str, sources: list[str]) -> tuple[str, int]:
-    """Code blocks the model wrote that none of the sources holds are left out: the notes' own code
-    is listed beside the answer, and a small model's code is unchecked (often subtly wrong).
-
-        drop_unsourced_code("A [1]。\n```python\nx = 1\n```", ["x = 1"]) -> ("A [1]。\n```python\nx = 1\n```", 0)
-    """
-    held = [textlib.squash(s) for s in sources]
-    kept, dropped = [], 0
-    for part, is_code in split_code(text, inline=False):
-        body = textlib.squash(re.sub(r"^\s*(`{3,}|~{3,})[^\n]*|(`{3,}|~{3,})\s*$", "", part))
-        if is_code and body and not any(body in h for h in held):
-            dropped += 1
-            continue
-        kept.append(part)
-    return (re.sub(r"\n{3,}", "\n\n", "".join(kept)).strip(), dropped) if dropped else (text, 0)
 
 
 def _drop(text: str, spans: list[tuple[int, int]]) -> str:

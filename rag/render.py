@@ -12,6 +12,8 @@ import html
 import re
 from dataclasses import asdict, dataclass
 
+from rag.grounding import UNSUPPORTED_MARK, mark_unsupported
+
 # The same words in the CLI, the JSON, the chat panel and /ask for each kind of listed passage.
 SOURCE_LABELS = {
     "cited": "Sources",
@@ -22,7 +24,6 @@ MODE_NOTES = {
     "extractive": "Extractive answer: sentences quoted from the notes, no model text.",
     "out_of_scope": "The notes do not cover this question closely enough to answer it.",
 }
-UNSUPPORTED_MARK = "†"
 UNSUPPORTED_NOTE = "† marks a sentence the passage it cites does not hold: the model's own words, check them."
 # ESC/CSI/OSC sequences first (so their parameters go too), then any other control character.
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]|\x9b[0-?]*[ -/]*[@-~]")
@@ -71,11 +72,7 @@ def escape_markdown_text(text: str) -> str:
 
 def marked_text(answer) -> str:
     """The answer text with UNSUPPORTED_MARK after each sentence its cited passage does not hold."""
-    text = answer.text
-    for sentence in sorted(answer.sentences, key=lambda s: -s.end):
-        if sentence.supported is False:
-            text = text[:sentence.end] + UNSUPPORTED_MARK + text[sentence.end:]
-    return text
+    return mark_unsupported(answer.text, answer.sentences)
 
 
 def timings_line(answer) -> str:

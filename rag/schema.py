@@ -128,6 +128,8 @@ class Answer:
     notice: str = ""
     searched_as: str = ""           # the query actually searched (follow-up context, translation)
     sentences: list = field(default_factory=list)   # rag.grounding.Sentence: spans, citations, supported?
+    prompt: str = ""                # the passages as the model was shown them (empty for extractive answers)
+    retrieved: list[Hit] = field(default_factory=list)  # every retrieved passage, before the prompt's budget
 
     @property
     def unsupported(self) -> bool:

@@ -23,6 +23,7 @@ class Turn:
     passages: list[Passage] = field(default_factory=list)
     mode: str = "llm"               # "llm" | "extractive" | "out_of_scope"
     model: str = ""
+    prompt: str = ""                # the passages as the model was shown them
     raw: str = ""                   # the model's text before citations are checked
     markers: Markers = field(default_factory=Markers)
     timings: dict = field(default_factory=dict)

@@ -78,6 +78,7 @@ class FakeLLM(LLMBackend):
 
     def __init__(self, script: str = "ROIAlign 用双线性插值 [1]。", name: str = "fake-llm"):
         self.script, self.name, self.requests = script, name, []
+        self.left_unread = 0            # characters of the script the engine did not ask for (it stopped early)
 
     @property
     def messages(self):
@@ -86,7 +87,9 @@ class FakeLLM(LLMBackend):
     def stream(self, request):
         self.requests.append(request)
         for i in range(0, len(self.script), 3):
+            self.left_unread = len(self.script) - i - 3
             yield self.script[i:i + 3]
+        self.left_unread = 0
 
 
 @pytest.fixture

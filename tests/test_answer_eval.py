@@ -66,7 +66,7 @@ def test_the_run_scores_every_answer_and_writes_the_report(settings, monkeypatch
                     log=lambda m: None)
     question = Question("t1", "ROIAlign 和 ROIPool 的区别", "detection.md", ["双线性插值"])
     row = score(engine, question)
-    assert row["relevant_citation"] and row["supported"] == row["sentences"] == 1
+    assert row["relevant_citation"] and row["supported"] == row["sentences"] >= 1      # the lead and the notes' lines
     assert not any(row["defects"].values()) and row["prompt_tokens"] > 0
     s = summary([row])
     assert s["relevant_citation"] == 1.0 and s["supported_sentences"] == 1.0 and s["bare_marker"] == 0

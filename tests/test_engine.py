@@ -5,6 +5,7 @@ from ingest.build import ingest
 from rag.backends import BACKENDS
 from rag.engine import Engine
 from rag.errors import ModelUnavailable
+from rag import render
 from tests.conftest import FakeEmbedder, FakeLLM
 
 
@@ -22,7 +23,10 @@ def test_answer_streams_with_valid_citations_and_linked_code(settings, covered):
     tokens = "".join(v for k, v in events if k == "token")
     answer = events[-1][1]
     assert tokens.startswith("ROIAlign") and answer.mode == "llm"
-    assert answer.text == "ROIAlign 用双线性插值 [1]，见。"
+    lead, quotes = answer.text.split("\n\n笔记原文：\n")
+    assert lead == "ROIAlign 用双线性插值 [1]，见。"
+    assert quotes.startswith("ROIPool 有两次量化") and quotes.endswith("[1]。")      # the note's own words, cited
+    assert tokens == render.marked_text(answer)                                     # what streamed is final
     assert (answer.markers.valid, answer.markers.invalid) == (1, 1)
     assert answer.citations[0].chunk.source == "detection.md"
     assert answer.code[0].snippet.language == "python" and answer.code[0].source == "detection.md"
@@ -32,7 +36,8 @@ def test_answer_streams_with_valid_citations_and_linked_code(settings, covered):
     assert d["sources"][0]["status"] == "cited" and d["hits"][0]["location"].startswith("detection.md:")
 
 
-def test_answer_without_citations_lists_the_passages_as_unused(settings, covered):
+def test_answer_without_citations_lists_the_passages_as_unused(settings, covered, monkeypatch):
+    monkeypatch.setattr("rag.engine.with_quotes", lambda turn, text, closeness: text)     # nothing quoted under it
     answer = _engine(settings, "我不确定。").ask("NMS 是怎么工作的")
     assert answer.unsupported and not answer.citations and answer.hits
     assert {row["status"] for row in answer.to_dict()["sources"]} == {"unused"}
@@ -96,17 +101,20 @@ def test_a_backend_in_one_file_plugs_in_with_one_line(settings, covered, monkeyp
 
 def test_code_the_model_wrote_itself_is_left_out_and_the_notes_code_is_listed(settings, covered):
     invented = "ROIAlign 用双线性插值 [1]。\n```python\ndef roi_align(x):\n    return x.round()\n```"
-    answer = _engine(settings, invented).ask("ROIAlign 的代码怎么实现")
-    assert "x.round()" not in answer.text and answer.text == "ROIAlign 用双线性插值 [1]。"
-    assert "code of its own" in answer.notice
+    llm = FakeLLM(invented)
+    events = list(Engine(settings, embedder=FakeEmbedder(), llm=llm, log=lambda m: None).ask_stream("ROIAlign 的代码怎么实现"))
+    answer = events[-1][1]
+    assert "x.round()" not in answer.text and answer.text.startswith("ROIAlign 用双线性插值 [1]。\n\n笔记原文")
+    assert "code of its own" in answer.notice and "```" not in "".join(v for k, v in events if k == "token")
+    assert llm.left_unread > 0                              # generation stopped at the fence
     assert answer.code and answer.code[0].source == "detection.md"
 
 
-def test_code_copied_from_the_notes_stays_in_the_answer(settings, covered):
+def test_the_notes_code_is_listed_beside_the_answer_not_copied_into_it(settings, covered):
     note_code = next(s.code for s in _engine(settings).search("ROIAlign 代码")[0].chunk.code)
     copied = f"ROIAlign 用双线性插值 [1]。\n```python\n{note_code}\n```"
     answer = _engine(settings, copied).ask("ROIAlign 的代码怎么实现")
-    assert note_code.strip() in answer.text and "code of its own" not in answer.notice
+    assert note_code.strip() not in answer.text and note_code in [c.snippet.code for c in answer.code]
 
 
 def test_a_model_that_only_repeats_the_question_gives_way_to_the_extractive_answer(settings, covered):

@@ -10,6 +10,7 @@ import pytest
 from gradio_client import Client
 
 from rag.backends.openai_api import api_root
+from rag import render
 from rag.engine import Engine
 from rag.errors import ConfigError
 from tests.conftest import FakeEmbedder, FakeLLM
@@ -79,8 +80,18 @@ def test_a_server_that_hangs_up_mid_answer_ends_in_an_extractive_answer(settings
         events = list(_server_engine(settings, server.url).ask_stream(QUESTION))
     streamed = "".join(v for k, v in events if k == "token")
     answer = events[-1][1]
-    assert streamed.startswith("ROIAlign 用\n\n")          # what came before the failure, then the quoted notes
+    assert streamed == render.marked_text(answer) and "ROIAlign 用\n" not in streamed   # half a sentence never shown
     assert answer.mode == "extractive" and answer.citations and "stopped answering" in answer.notice
+
+
+def test_sentences_shown_before_a_server_hangs_up_give_way_to_the_extractive_answer(settings, covered):
+    first = "ROIAlign 用双线性插值 [1]。ROIPool 取整两次 [1]。它"         # two sentences, then the hang-up
+    with CutOffServer(first=first) as server:
+        events = list(_server_engine(settings, server.url).ask_stream(QUESTION))
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "token" and events[0][1].startswith("ROIAlign 用双线性插值 [1]。")
+    assert kinds[-2:] == ["replace", "answer"] and events[-2][1] == render.marked_text(events[-1][1])
+    assert events[-1][1].mode == "extractive"
 
 
 # ---- llama.cpp's server with the small model -------------------------------------------------------

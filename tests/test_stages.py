@@ -7,7 +7,7 @@ from rag.backends.pool import ModelPool
 from rag.compose import code_refs, compose, cite_check
 from rag.config import Settings
 from rag.errors import InputError, ModelUnavailable
-from rag.generate import drop_echoed_headers, drop_echoed_question, generate, passage_budget, trim_repetition
+from rag.generate import drop_echoed_headers, drop_echoed_question, generate, lead_only, passage_budget, trim_repetition
 from rag.prepare import is_follow_up, prepare
 from rag.schema import Chunk, CodeSnippet, Hit, Passage
 from rag.turn import Turn
@@ -209,7 +209,7 @@ def test_a_copied_start_of_the_heading_path_before_the_models_text_is_dropped():
 def test_a_label_left_over_code_the_model_wrote_goes_with_the_code():
     turn = Turn(question="ROIAlign 代码", language="zh", hits=[_hit(1, "ROIAlign 不取整。")], mode="llm")
     turn.passages = [Passage(1, turn.hits[0], "ROIAlign 不取整。")]
-    turn.raw = "ROIAlign 不取整 [1]。\n下面是单通道实现，便于手写： [1]\n```python\ndef f(x):\n    return x\n```"
+    turn.raw = lead_only("ROIAlign 不取整 [1]。\n下面是单通道实现，便于手写： [1]\n```python\ndef f(x):\n    return x\n```")
     assert cite_check(turn, lambda sentence: None) == "ROIAlign 不取整 [1]。"
 
 

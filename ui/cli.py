@@ -94,7 +94,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="GGUF path or built-in model name for --answers")
     _server(p)
     p.add_argument("--answers", type=int, default=0, metavar="N",
-                   help="also ask the model the first N questions and report how many answers cite a relevant passage")
+                   help="also ask the model the first N questions and score every answer (citations, support, "
+                        "defects; with key points also their recall in the passages, the prompt and the answer)")
+    p.add_argument("--keypoints", type=Path, metavar="FILE",
+                   help="key points per question id (JSON lines, as dev_keypoints.jsonl); questions may also "
+                        "carry their own \"points\"")
     p.add_argument("--baseline", action="store_true",
                    help="also score the generic recipe (500/50 character splitter + BM25 / dense) on the indexed files")
     p = sub.add_parser("ui", help="start the web chat (this machine only, or shared with a login)",
@@ -214,20 +218,16 @@ def cmd_search(args) -> int:
 def cmd_ask(args) -> int:
     s = _settings(args, llm_model=args.model)
     engine = _engine(s)
-    answer, streamed = None, []
+    answer = None
     for kind, value in engine.ask_stream(args.question, args.k, args.retriever, use_llm=not args.no_llm):
-        if kind == "token" and not args.json:
-            print(render.terminal(value), end="", flush=True)
-            streamed.append(value)
-        elif kind == "answer":
+        if kind == "answer":
             answer = value
+        elif not args.json:         # each piece is final; "replace" only when the model failed mid-answer
+            print(("\n\n" if kind == "replace" else "") + render.terminal(value), end="", flush=True)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=1))
         return 0
     print()
-    final = render.marked_text(answer)
-    if final.strip() != "".join(streamed).strip():
-        print("\nWith checked citations:\n" + render.terminal(final))
     print(render.sources_text(answer))
     return 0
 

@@ -102,8 +102,8 @@ class ChatHandler:
             with self.lock:
                 text = ""
                 for kind, value in self.engine.ask_stream(question, **kw):
-                    if kind == "token":
-                        text += value
+                    if kind in ("token", "replace"):
+                        text = value if kind == "replace" else text + value
                         yield "text", text
                     else:
                         yield "answer", value
