@@ -81,7 +81,7 @@ def scored(q: Question, data: dict, judge, retrieved: list[str] | None = None, p
             "prompt_tokens": data["timings"].get("prompt_tokens", 0),
             # what the answer was written from, so a sentence's verdict can be checked by reading
             "shown": {i: h["text"] for i, h in enumerate(data.get("hits", []), start=1)} if data["mode"] == "llm" else {},
-            "chars": len(data["answer"])}
+            "chars": len(data["answer"]), "repairs": data.get("repairs")}
     passages = retrieved if retrieved is not None else [h["text"] for h in data.get("hits", [])]
     return {**row, **keypoint_places(q, data["answer"], row, passages, prompt)}
 
@@ -128,7 +128,15 @@ def summary(rows: list[dict]) -> dict:
     out["median_prompt_tokens"] = median([r["prompt_tokens"] for r in llm])
     out["median_chars"] = median([r["chars"] for r in rows])
     out.update(keypoint_summary(rows))
+    if any(r.get("repairs") is not None for r in rows):    # the previous main does not name its repairs
+        out["repairs_fired"] = repair_counts(rows)
     return out
+
+
+def repair_counts(rows: list[dict]) -> dict:
+    """How many answers each repair of rag/repairs.py changed (all of them listed, the ones that never fired too)."""
+    from rag.repairs import REPAIRS
+    return {r.__name__: sum(r.__name__ in (row.get("repairs") or []) for row in rows) for r in REPAIRS}
 
 
 def main() -> None:

@@ -10,7 +10,8 @@ import numpy as np
 
 from rag import prompt as promptlib
 from rag import text as textlib
-from rag.grounding import correct_citations, drop_unheld, support, tidy
+from rag.grounding import support
+from rag.repairs import RECITALS, REPAIRS, Context, invalid_marker, run, uncited_sentence
 from rag.schema import Answer, Citation, CodeRef, Markers
 from rag.turn import Turn
 
@@ -20,7 +21,6 @@ CODE_FROM_TOP = 3
 # background sentence. Cross-script cosines are low and jittery (a trailing " ." moved one by 0.025),
 # so any margin above the background counts here; unrelated sentences sit at -0.04 to -0.12.
 CROSS_SCRIPT_MARGIN = 0.0           # a question asking for code also gets the code of the best few hits
-UNHELD_LEFT_OUT = "{n} sentence(s) of the model's own that the notes do not hold were left out."
 NOT_COVERED = {"zh": "笔记中没有找到与这个问题相关的内容。", "en": "The notes do not cover this question."}
 
 
@@ -54,19 +54,34 @@ def text_judge(scope, embed, shown=lambda text: text):
     return judge
 
 
+def repair_context(turn: Turn, choose=lambda sentence: None) -> Context:
+    return Context(turn.question, [promptlib.passage_header(p.hit.chunk) for p in turn.passages],
+                   {p.n: p.hit.chunk.text for p in turn.passages}, choose)
+
+
+def said_something(turn: Turn) -> bool:
+    """The model's text holds more than recitals (the question, the prompt, a heading)."""
+    return bool(run(turn.raw, repair_context(turn), RECITALS)[0].strip())
+
+
 def cite_check(turn: Turn, choose) -> str:
-    """The answer text tidied, with markers checked; turn.markers counts them."""
-    raw, notices = tidy(turn.raw) if turn.mode == "llm" else (turn.raw, [])
-    for notice in notices:
+    """The answer's text from the model's (rag/repairs.py); turn.markers counts the citation markers,
+    turn.repairs names the repairs that changed something."""
+    ctx = repair_context(turn, choose)
+    if turn.mode != "llm":
+        written, fired = turn.raw, []
+        text, more = run(written, ctx, [invalid_marker])
+    else:
+        at = REPAIRS.index(uncited_sentence)
+        written, fired = run(turn.raw, ctx, REPAIRS[:at])
+        text, more = run(written, ctx, REPAIRS[at:])
+    markers = promptlib.parse_markers(written)
+    valid = len([n for n in markers if 1 <= n <= len(turn.passages)])
+    turn.markers = Markers(valid=valid, invalid=len(markers) - valid,
+                           attributed=max(0, len(promptlib.parse_markers(text)) - valid))
+    turn.repairs = fired + more
+    for notice in ctx.notices:
         turn.note(notice)
-    written = len([n for n in promptlib.parse_markers(raw) if 1 <= n <= len(turn.passages)])
-    attributed, added = promptlib.attribute(raw, choose) if turn.mode == "llm" else (raw, 0)
-    text, _, invalid = promptlib.check_citations(attributed, len(turn.passages))
-    if turn.mode == "llm":
-        held = {p.n: p.hit.chunk.text for p in turn.passages}
-        text, dropped = drop_unheld(correct_citations(text, held)[0], held)
-        turn.note(UNHELD_LEFT_OUT.format(n=dropped) if dropped else "")
-    turn.markers = Markers(valid=written, invalid=invalid, attributed=added)
     return text
 
 
@@ -91,6 +106,7 @@ def compose(turn: Turn, text: str, judge=None) -> Answer:
     answer = Answer(turn.question, text, cited, code_refs(turn, cited), shown, turn.model, turn.mode, turn.timings,
                     turn.markers, " ".join(turn.notices), turn.query)
     answer.sentences, answer.prompt, answer.retrieved = sentences, turn.prompt, list(turn.hits)
+    answer.repairs = list(turn.repairs)
     return answer
 
 

@@ -19,10 +19,10 @@ from rag import store as storelib
 from rag import text as textlib
 from rag.backends import ModelPool
 from rag.backends.extractive import ExtractiveBackend
-from rag.compose import cite_check, compose, cross_language_chooser, declined, margin_judge
+from rag.compose import cite_check, compose, cross_language_chooser, declined, margin_judge, said_something
 from rag.config import Settings
 from rag.errors import IndexUnavailable, IqaError, ModelUnavailable
-from rag.generate import clean_model_text, generate
+from rag.generate import generate
 from rag.grounding import mark_unsupported, support
 from rag.prepare import prepare
 from rag.quote import with_quotes
@@ -169,7 +169,7 @@ class _Checks:
     def preview(self, raw: str) -> str:
         """The answer text that raw (the model's text so far) gives, marked as the final answer is."""
         turn = self.turn
-        preview = replace(turn, raw=clean_model_text(raw, turn), notices=[], markers=Markers())
+        preview = replace(turn, raw=raw, notices=[], markers=Markers())
         choose, judge = self.choose_and_judge()
         text = cite_check(preview, choose)
         if turn.mode != "llm":
@@ -190,7 +190,7 @@ def _generate_or_quote(turn, model, settings) -> Iterator[str | object]:
     except ModelUnavailable as e:
         turn.note(f"Extractive answer: {e}")
     else:
-        if turn.raw.strip():
+        if said_something(turn):
             return
         turn.note(NOTHING_WRITTEN)
     yield FALLBACK

@@ -1,13 +1,13 @@
 """Stage 4: the model writes the answer from the numbered passages, streamed piece by piece.
 
-The passages are fitted to the model's context in its own tokens; generation stops at the first
-repeated sentence (small models at low temperature can loop), and an echoed question is dropped.
+The passages are fitted to the model's context in its own tokens. Generation stops where what follows
+would be left out of the answer: its direct answer written (the notes' lines follow it), code of its
+own begun, a repeated sentence (small models at low temperature can loop), a recited prompt.
 """
 from __future__ import annotations
 
 import re
 import time
-import unicodedata
 from functools import lru_cache
 from typing import Iterator
 
@@ -55,17 +55,13 @@ def generate(turn: Turn, model: LLMBackend, settings) -> Iterator[str]:
             if lead_written(so_far) or trim_repetition(so_far)[1] or cut_prompt_echo(so_far)[1]:
                 break
     end = time.perf_counter()
-    text = "".join(pieces)
-    if FENCE_OPEN.search(text):
-        turn.note(CODE_LEFT_OUT)
-    turn.raw = clean_model_text(lead_only(text), turn)
+    turn.raw = "".join(pieces)          # rag/repairs.py makes the answer's text of it
     turn.timings["first_token_ms"] = round(((first or end) - turn.started) * 1000, 1)
     span = end - (first or end)
     turn.timings["tokens_per_s"] = round(len(pieces) / span, 1) if len(pieces) > 1 and span > 0 else 0.0
     turn.mode, turn.model = model.mode, model.name
 
 
-CODE_LEFT_OUT = "The model began code of its own; it was stopped there (code from your notes is listed with the sources)."
 LEAD_SENTENCES = 3          # the model's direct answer; the notes' own words follow it (rag/quote.py)
 FENCE_OPEN = re.compile(r"(?:^|\n)[ \t]*(?:`{3,}|~{3,})")
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
@@ -102,12 +98,6 @@ def _claims(text: str, at_least: int = 1, finished: bool = False) -> bool:
     return sum(1 for x in sentences if len(x.strip()) >= 6 and not promptlib.claims_nothing(x)) >= at_least
 
 
-def clean_model_text(text: str, turn: Turn) -> str:
-    """The model's text without what it recites: the prompt, a repeat, the question, the passages' headings."""
-    text = drop_echoed_question(trim_repetition(cut_prompt_echo(text)[0])[0], turn.question)
-    return drop_echoed_headers(text, [promptlib.passage_header(p.hit.chunk) for p in turn.passages]).strip()
-
-
 @lru_cache(maxsize=1)
 def _prompt_labels() -> tuple[str, ...]:
     """The labels of the prompt's own lines ("要求：", "Requirements:", "Answer in English:")."""
@@ -142,51 +132,3 @@ def trim_repetition(text: str) -> tuple[str, bool]:
             return text[:a].rstrip(), True
         seen.add(key)
     return text, False
-
-
-def drop_echoed_headers(text: str, headers: list[str]) -> str:
-    """Small models copy a passage's "[n] heading" line into the answer; the heading is not an answer.
-
-        drop_echoed_headers("[1] 检测 › NMS\nNMS 删除重叠框 [1]。", ["检测 › NMS"]) -> "NMS 删除重叠框 [1]。"
-    """
-    for header in filter(None, headers):
-        h = re.escape(header)
-        text = re.sub(rf"^[ \t]*\[\d{{1,2}}\][ \t]*{h}[ \t]*(?:\[\d{{1,2}}\])?[ \t]*\n?", "", text, flags=re.M)
-        text = re.sub(rf"^[ \t]*{h}[ \t]*\n", "", text, flags=re.M)       # a line that is the heading alone
-        # "[1] 检测 › 接着是正文": the start of the heading path, then the model's own text
-        parts = header.split(" › ")
-        for k in range(len(parts) - 1, 0, -1):
-            lead = re.escape(" › ".join(parts[:k]))
-            text = re.sub(rf"^([ \t]*)\[\d{{1,2}}\][ \t]*{lead}[ \t]*›[ \t]*", r"\1", text, flags=re.M)
-        last = re.escape(parts[-1])     # the passage's own question on a line of its own
-        text = re.sub(rf"^[ \t]*(?:\[\d{{1,2}}\])?[ \t]*{last}[ \t]*(?:\[\d{{1,2}}\])?[ \t]*(?:\n|$)", "", text, flags=re.M)
-    return _drop_heading_lines(text, headers)
-
-
-def heading_key(line: str) -> str:
-    """A heading as written or as a model retells it: "10.加入Controlnet训练后？" and "[1] 加入 ControlNet
-    训练后。" share one key (numbering, markers, case, spaces and punctuation aside)."""
-    line = re.sub(r"^[ \t>*#•\-]*(?:\d{1,3}(?:\.\d{1,3})*[.、)）]?)?", "", promptlib.MARKER.sub("", line).strip())
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", line)).casefold()
-
-
-def _drop_heading_lines(text: str, headers: list[str]) -> str:
-    """A line that is only one of the shown headings, retold (a question or a topic, not an answer), and
-    a retold heading opening a line as in the prompt ("[1] 加入Controlnet训练后的变化。正文…")."""
-    keys = {k for header in headers for part in header.split(" › ") if len(k := heading_key(part)) >= 4}
-    kept = []
-    for line in text.split("\n"):
-        if heading_key(line) in keys:
-            continue
-        opening = re.match(r"[ \t]*\[\d{1,2}\][ \t]*[^\n。？?！!]+[。？?！!][ \t]*", line)
-        if opening and heading_key(opening.group(0)) in keys:
-            line = line[opening.end():]
-        kept.append(line)
-    return "\n".join(kept)
-
-
-def drop_echoed_question(text: str, question: str) -> str:
-    """Small models sometimes end by repeating the question; that line is not part of the answer."""
-    target = textlib.squash(question).casefold().rstrip("?？")
-    return "\n".join(line for line in text.splitlines()
-                     if textlib.squash(promptlib.MARKER.sub("", line)).casefold().rstrip("?？") != target)

@@ -1,5 +1,5 @@
-"""Sentence by sentence: what an answer says, whether the passage it cites holds it, and tidying the
-model's habits (a decline sentence after a real answer, markers left dangling, a last sentence cut off).
+"""Sentence by sentence: what an answer says and whether the passage it cites holds it (rag/repairs.py
+uses the verdicts to re-cite or leave out sentences; this module only judges).
 
     support("ROIAlign 用双线性插值 [1]。", {1: "ROIAlign 用双线性插值计算采样点。"}) -> [Sentence(..., supported=True)]
 
@@ -18,15 +18,13 @@ import re
 from dataclasses import dataclass
 
 from rag import text as textlib
-from rag.prompt import MARKER, claims_nothing, drop_dangling_labels, parse_markers, split_code, sub_markers, unmarked
+from rag.prompt import MARKER, claims_nothing, parse_markers, split_code, unmarked
 
 SUPPORT_SHARE = 0.6
 MIN_UNITS = 2               # "好的。" says nothing to check
 DECLINE_PHRASES = ("笔记中没有相关内容", "笔记中没有找到", "没有相关内容", "The notes do not cover")
 SENTENCE_CLOSERS = "。！？!?.…）)」』”\"'`*"        # not ；: a clause ends there, the sentence goes on
-CLOSE_PUNCT = "。.!！?？;；"
-RULE_ECHO = re.compile(r"^(?:(?:来源|出处|参考|引用)(?:编号|笔记)?(?:为|是|见|如下)?"
-                       r"|(?:sources?|notes?|see)(?: numbers?)?(?: is| are)?)[ \t:：]*[。.]?$", re.I)
+
 
 
 @dataclass
@@ -72,11 +70,6 @@ def is_decline(sentence: str) -> bool:
     return any(p in sentence for p in DECLINE_PHRASES)
 
 
-def is_rule_echo(sentence: str) -> bool:
-    """"来源编号为 [2]。" or "Source: [1]." repeats the citation instruction and says nothing."""
-    return bool(RULE_ECHO.match(unmarked(sentence))) and bool(MARKER.search(sentence))
-
-
 def is_bare(sentence: str) -> bool:
     """A 'sentence' that is only markers: "[1]" dangling after a full stop or on its own line."""
     return bool(MARKER.search(sentence)) and not re.sub(r"[\W_]", "", MARKER.sub("", sentence))
@@ -114,42 +107,6 @@ def mark_unsupported(text: str, sentences: list[Sentence]) -> str:
     return text
 
 
-def correct_citations(text: str, passages: dict[int, str]) -> tuple[str, int]:
-    """A sentence whose cited passage does not hold it, but another passage does, cites that one:
-    small models often number the right sentence with the first passage's marker.
-
-        correct_citations("BN 用滑动均值 [1]。", {1: "ROIAlign 不取整。", 2: "BN 推理时用滑动均值。"}) -> ("BN 用滑动均值 [2]。", 1)
-    """
-    held = {n: content_units(p) for n, p in passages.items()}
-    fixed = 0
-    for s in reversed(support(text, passages)):
-        sentence = text[s.start:s.end]
-        units = content_units(sentence)
-        if s.supported is not False or not s.cited or not units or not textlib.has_cjk(sentence):
-            continue
-        best = max(held, key=lambda n: len(units & held[n]))
-        if len(units & held[best]) / len(units) >= SUPPORT_SHARE:
-            markers = iter([f"[{best}]"])
-            sentence = sub_markers(sentence, lambda m: next(markers, ""))
-            text, fixed = text[:s.start] + re.sub(r"[ \t]+(?=[。.!！?？；;，,])", "", sentence) + text[s.end:], fixed + 1
-    return text, fixed
-
-
-def drop_unheld(text: str, passages: dict[int, str]) -> tuple[str, int]:
-    """Sentences with Chinese that no passage they cite holds (judged by their words) are left out: the
-    notes' own lines follow the answer, and the model's unheld sentences are where its wrong claims are.
-    Sentences without Chinese are judged by vectors only (a weaker test): they stay, marked.
-
-        drop_unheld("BN 用滑动均值 [1]。BN 让训练变慢 [1]。", {1: "BN 推理时用滑动均值。"}) -> ("BN 用滑动均值 [1]。", 1)
-    """
-    unheld = [(s.start, s.end) for s in support(text, passages)
-              if s.supported is False and textlib.has_cjk(text[s.start:s.end])]
-    if not unheld:
-        return text, 0
-    left = re.sub(r"(?m)^[ \t]*(?:\d{1,3}[.、)）]|[-*•+])[ \t]*$\n?", "", _drop(text, unheld))   # an item's bare number
-    return drop_dangling_labels(left).strip(), len(unheld)
-
-
 def ends_mid_sentence(text: str) -> bool:
     """The last prose character (markers and whitespace aside) does not close a sentence."""
     parts = split_code(text.strip(), inline=False)
@@ -157,51 +114,3 @@ def ends_mid_sentence(text: str) -> bool:
         return False                            # ends with a code block
     tail = MARKER.sub("", parts[-1][0]).rstrip()
     return bool(tail) and tail[-1] not in SENTENCE_CLOSERS
-
-
-def tidy(text: str) -> tuple[str, list[str]]:
-    """The model's text with its habits undone; returns (text, notices for the reader)."""
-    notes = []
-    text = drop_dangling_labels(text)           # "代码：" with nothing under it, copied from the notes
-    spans = prose_spans(text)
-    sentences = [text[a:b] for a, b in spans]
-    if any(map(is_decline, sentences)) and not all(map(is_decline, sentences)):
-        text = _drop(text, [s for s, sentence in zip(spans, sentences) if is_decline(sentence)])
-        spans = prose_spans(text)
-    text = _drop(text, [(a, b) for a, b in spans if is_rule_echo(text[a:b])])
-    text = _reattach_bare_markers(text)
-    if ends_mid_sentence(text):
-        spans = prose_spans(text)
-        closed = [b for a, b in spans if MARKER.sub("", text[a:b]).rstrip()[-1:] in SENTENCE_CLOSERS]
-        if closed:
-            text = text[:closed[-1]]
-            notes.append("The model left its last sentence unfinished; the answer ends at its last whole sentence.")
-        else:           # nothing whole to end at: the reader sees where it stopped
-            text = text.rstrip() + "…"
-            notes.append("The model left its last sentence unfinished.")
-    return text.strip(), notes
-
-
-def _drop(text: str, spans: list[tuple[int, int]]) -> str:
-    if not spans:
-        return text
-    for a, b in reversed(spans):
-        text = text[:a] + text[b:]
-    return re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+\n", "\n", text))
-
-
-def _reattach_bare_markers(text: str) -> str:
-    """'…的融合。 [1]' -> '…的融合 [1]。'; a bare marker after a sentence that cites already is dropped."""
-    for _ in range(len(text)):
-        spans = prose_spans(text)
-        i = next((i for i, (a, b) in enumerate(spans) if i and is_bare(text[a:b])), None)
-        if i is None:
-            return text
-        (pa, pb), (a, b) = spans[i - 1], spans[i]
-        previous = text[pa:pb]
-        if not MARKER.search(previous):
-            core = previous.rstrip(CLOSE_PUNCT)
-            markers = " ".join(m.group(0) for m in MARKER.finditer(text[a:b]))
-            previous = f"{core} {markers}{previous[len(core):]}"
-        text = text[:pa] + previous + text[pb:a].rstrip(" \t") + text[b:]
-    return text

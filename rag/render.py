@@ -12,7 +12,7 @@ import html
 import re
 from dataclasses import asdict, dataclass
 
-from rag.grounding import UNSUPPORTED_MARK, mark_unsupported
+from rag.grounding import mark_unsupported
 
 # The same words in the CLI, the JSON, the chat panel and /ask for each kind of listed passage.
 SOURCE_LABELS = {
@@ -71,7 +71,7 @@ def escape_markdown_text(text: str) -> str:
 
 
 def marked_text(answer) -> str:
-    """The answer text with UNSUPPORTED_MARK after each sentence its cited passage does not hold."""
+    """The answer text with † (rag.grounding.UNSUPPORTED_MARK) after each sentence its cited passage does not hold."""
     return mark_unsupported(answer.text, answer.sentences)
 
 

@@ -130,6 +130,7 @@ class Answer:
     sentences: list = field(default_factory=list)   # rag.grounding.Sentence: spans, citations, supported?
     prompt: str = ""                # the passages as the model was shown them (empty for extractive answers)
     retrieved: list[Hit] = field(default_factory=list)  # every retrieved passage, before the prompt's budget
+    repairs: list[str] = field(default_factory=list)    # the repairs that changed the model's text
 
     @property
     def unsupported(self) -> bool:
@@ -143,4 +144,4 @@ class Answer:
                 "hits": [h.to_dict() for h in self.hits],
                 "model": self.model, "mode": self.mode, "unsupported": self.unsupported,
                 "markers": asdict(self.markers), "notice": self.notice, "timings": self.timings,
-                "sentences": [s.to_dict() for s in self.sentences]}
+                "sentences": [s.to_dict() for s in self.sentences], "repairs": self.repairs}

@@ -26,6 +26,7 @@ class Turn:
     prompt: str = ""                # the passages as the model was shown them
     raw: str = ""                   # the model's text before citations are checked
     markers: Markers = field(default_factory=Markers)
+    repairs: list[str] = field(default_factory=list)   # the repairs that changed the model's text (rag/repairs.py)
     timings: dict = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 

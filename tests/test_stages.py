@@ -7,7 +7,8 @@ from rag.backends.pool import ModelPool
 from rag.compose import code_refs, compose, cite_check
 from rag.config import Settings
 from rag.errors import InputError, ModelUnavailable
-from rag.generate import drop_echoed_headers, drop_echoed_question, generate, lead_only, passage_budget, trim_repetition
+from rag.generate import generate, lead_only, passage_budget, trim_repetition
+from rag.repairs import Context, drop_echoed_headers, echoed_question
 from rag.prepare import is_follow_up, prepare
 from rag.schema import Chunk, CodeSnippet, Hit, Passage
 from rag.turn import Turn
@@ -68,11 +69,12 @@ def test_generation_stops_at_a_repeated_sentence_and_drops_an_echo():
     assert trim_repetition("好的。好的。") == ("好的。好的。", False)      # too short to call a loop
     assert trim_repetition("[3] 派生类析构函数不会被调用。它泄漏。派生类析构函数不会被调用 [2]。") == \
         ("[3] 派生类析构函数不会被调用。它泄漏。", True)                        # markers aside
-    assert drop_echoed_question("ROIAlign 不取整 [1]。\n\nROIAlign vs ROIPool?", "ROIAlign vs ROIPool?") == "ROIAlign 不取整 [1]。\n"
+    echoed = "ROIAlign 不取整 [1]。\n\nROIAlign vs ROIPool?"
+    assert echoed_question(echoed, Context("ROIAlign vs ROIPool?")) == "ROIAlign 不取整 [1]。\n"
     looping = FakeLLM("NMS 按分数保留框 [1]。删除重叠框 [1]。\n\n" * 6)
-    turn = Turn(question="NMS 是怎么工作的", language="zh", hits=[_hit(1, "NMS 按分数保留框。")])
+    turn = Turn(question="NMS 是怎么工作的", language="zh", hits=[_hit(1, "NMS 按分数保留框，删除重叠框。")])
     pieces = list(generate(turn, looping, Settings()))
-    assert turn.raw == "NMS 按分数保留框 [1]。删除重叠框 [1]。"
+    assert cite_check(turn, lambda sentence: None) == "NMS 按分数保留框 [1]。删除重叠框 [1]。"
     assert len("".join(pieces)) < len(looping.script) / 2        # it stopped early, not after the whole loop
 
 
@@ -111,12 +113,12 @@ def test_extractive_answer_quotes_and_cites_only_passage_sentences():
 
 def test_compose_checks_markers_and_lists_the_cited_code_with_its_source():
     snippet = CodeSnippet("python", "def nms(): pass", 0, 10, 3, 4)
-    note = "NMS 保留高分框。\n```python\nx = a[2]\n```"         # code from the note stays in the answer
+    note = "NMS 保留高分框。\n```python\nx = a[2]\n```"         # code, even the note's, is listed, not copied
     turn = Turn(question="NMS 代码", language="zh", hits=[_hit(1, note, [snippet]), _hit(2, "BN。")])
     turn.passages = [Passage(1, turn.hits[0], "NMS 保留高分框。"), Passage(2, turn.hits[1], "BN。")]
     turn.raw = "NMS 保留高分框 [1]，见 [9]。\n```python\nx = a[2]\n```"
     answer = compose(turn, cite_check(turn, lambda sentence: None))
-    assert answer.text == "NMS 保留高分框 [1]，见。\n```python\nx = a[2]\n```"
+    assert answer.text == "NMS 保留高分框 [1]，见。" and "own_code" in answer.repairs
     assert (answer.markers.valid, answer.markers.invalid) == (1, 1)
     assert [c.n for c in answer.citations] == [1]
     assert [(r.source, r.snippet.code) for r in answer.code] == [("f1.md", "def nms(): pass")]
@@ -149,21 +151,6 @@ def test_approx_tokens_counts_cjk_per_character():
     assert prompt.approx_tokens("罕见字" * 10) == 31
 
 
-def test_tidy_ends_at_the_last_whole_sentence_and_says_why():
-    from rag.grounding import tidy
-    text, notes = tidy("ROIAlign 用双线性插值 [1]。然后再取整 [1]；")
-    assert text == "ROIAlign 用双线性插值 [1]。"
-    assert notes == ["The model left its last sentence unfinished; the answer ends at its last whole sentence."]
-    assert tidy("ROIAlign 用插值 [1]。笔记中没有相关内容。") == ("ROIAlign 用插值 [1]。", [])
-
-
-def test_tidy_drops_an_echoed_citation_rule_and_labels_introducing_nothing():
-    from rag.grounding import tidy
-    answer = "原理说明：\n• ROIAlign 用双线性插值 [1]。\n来源编号为 [2]。\n代码：\n\n它避免了量化误差 [1]。\n应用："
-    assert tidy(answer) == ("原理说明：\n• ROIAlign 用双线性插值 [1]。\n\n它避免了量化误差 [1]。", [])
-    assert tidy("Attention weighs tokens [1]. Source: [1].")[0] == "Attention weighs tokens [1]."
-
-
 def test_an_answer_that_goes_on_reciting_the_prompt_ends_before_it():
     from rag.generate import cut_prompt_echo
     recited = "CLIP aligns image and text features [1].\n\nRequirements: answer in English, in 2-4 short sentences"
@@ -176,12 +163,12 @@ def test_generation_stops_when_the_model_starts_reciting_the_prompt(settings):
     looping = FakeLLM("NMS 按分数保留框 [1]。\n要求：用中文、2-4 句简洁作答。\n" + "更多的复述。" * 40)
     turn = Turn(question="NMS 是什么", language="zh", hits=[_hit(1, "NMS 按分数保留框。")])
     pieces = list(generate(turn, looping, Settings()))
-    assert turn.raw == "NMS 按分数保留框 [1]。"
+    assert cite_check(turn, lambda sentence: None) == "NMS 按分数保留框 [1]。"
     assert len("".join(pieces)) < len(looping.script) / 2
 
 
 def test_a_sentence_citing_the_wrong_passage_cites_the_one_that_holds_it():
-    from rag.grounding import correct_citations
+    from rag.repairs import correct_citations
     passages = {1: "ROIAlign 用双线性插值，不取整。", 2: "BN 推理时用训练中滑动平均的均值和方差。"}
     answer = "ROIAlign 不取整 [1]。BN 推理时用滑动平均的均值 [1]。天气很好 [2]。"
     assert correct_citations(answer, passages) == ("ROIAlign 不取整 [1]。BN 推理时用滑动平均的均值 [2]。天气很好 [2]。", 1)
@@ -191,13 +178,6 @@ def test_a_sentence_citing_the_wrong_passage_cites_the_one_that_holds_it():
     turn.passages = [Passage(n, hit, hit.chunk.text) for n, hit in enumerate(turn.hits, start=1)]
     turn.raw = "BN 推理时用滑动平均的均值 [1]。"
     assert cite_check(turn, lambda sentence: None) == "BN 推理时用滑动平均的均值 [2]。"
-
-
-def test_an_unfinished_answer_with_no_whole_sentence_shows_where_it_stopped():
-    from rag.grounding import ends_mid_sentence, tidy
-    text, notes = tidy("卷积层的参数量计算如下： [1]\n参数量: K×K×Cin×Cout 再加 [1]")
-    assert text.endswith("…") and not ends_mid_sentence(text)
-    assert notes == ["The model left its last sentence unfinished."]
 
 
 def test_a_copied_start_of_the_heading_path_before_the_models_text_is_dropped():
