@@ -25,6 +25,7 @@ from rag.errors import IndexUnavailable, IqaError, ModelUnavailable
 from rag.generate import generate
 from rag.grounding import mark_unsupported, support
 from rag.prepare import prepare
+from rag.prompt import merge_sections
 from rag.quote import with_quotes
 from rag.retrieve import Retriever
 from rag.schema import Answer, Hit, Markers
@@ -134,6 +135,7 @@ class Engine:
             yield "token", text
             yield "answer", compose(turn, text)
             return
+        turn.closeness = _closeness(live, turn, self.embed_query)
         checks = _Checks(turn, live, self.embed_query)
         settler = Settler(checks.preview)
         replaced = False
@@ -143,7 +145,7 @@ class Engine:
             elif shown := settler.feed(piece):
                 yield "token", shown
         choose, judge = checks.choose_and_judge()
-        text = with_quotes(turn, cite_check(turn, choose), checks.closeness())
+        text = with_quotes(turn, cite_check(turn, choose))
         answer = compose(turn, text, judge)
         rest, extends = settler.close(mark_unsupported(answer.text, answer.sentences))
         yield ("token" if extends and not replaced else "replace"), rest
@@ -161,11 +163,6 @@ class _Checks:
         choose = cross_language_chooser(self.turn, self.live.scope, self.embed, self.live.retriever.chinese_corpus)
         return choose, margin_judge(self.turn, self.live.scope, self.embed)
 
-    def closeness(self) -> list[float]:
-        """How close the first two passages are to the question (cosine above the background)."""
-        shown = [p.hit for p in self.turn.passages[:2]]
-        return [float(m) for m in self.live.scope.margins(shown, self.embed(self.turn.query))] if shown else []
-
     def preview(self, raw: str) -> str:
         """The answer text that raw (the model's text so far) gives, marked as the final answer is."""
         turn = self.turn
@@ -175,6 +172,12 @@ class _Checks:
         if turn.mode != "llm":
             return text
         return mark_unsupported(text, support(text, {p.n: p.hit.chunk.text for p in turn.passages}, judge))
+
+
+def _closeness(live: Generation, turn, embed) -> dict[str, float]:
+    """How close the top sections are to the question: cosine above the background (rag/scope.py), by chunk id."""
+    top = merge_sections(turn.hits)[:3]
+    return {h.chunk.id: float(m) for h, m in zip(top, live.scope.margins(top, embed(turn.query)))} if top else {}
 
 
 FALLBACK = object()      # in the stream of pieces: the extractive answer follows, in place of the model's

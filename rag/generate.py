@@ -32,13 +32,14 @@ def build_request(turn: Turn, model: LLMBackend, settings) -> Request:
     if model.chat:
         budget = passage_budget(turn, model, settings)
         turn.passages = promptlib.select_passages(turn.hits, budget, model.count_tokens, turn.query)
-    else:       # nothing is prompted: the backend reads the passages whole
-        turn.passages = [Passage(n, hit, hit.chunk.text) for n, hit in enumerate(turn.hits, start=1)]
+    else:       # nothing is prompted: the backend reads the passages (whole sections) as they are
+        turn.passages = [Passage(n, hit, hit.chunk.text) for n, hit in enumerate(promptlib.merge_sections(turn.hits), 1)]
     messages = promptlib.build_messages(turn.question, turn.passages) if model.chat else []
     if messages:
         turn.prompt = messages[-1]["content"]
         turn.timings["prompt_tokens"] = sum(model.count_tokens(m["content"]) for m in messages) + PROMPT_MARGIN_TOKENS // 4
-    return Request(turn.question, turn.passages, turn.query, messages, settings.max_tokens, settings.temperature)
+    return Request(turn.question, turn.passages, turn.query, messages, settings.max_tokens, settings.temperature,
+                   turn.closeness)
 
 
 def generate(turn: Turn, model: LLMBackend, settings) -> Iterator[str]:

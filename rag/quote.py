@@ -152,14 +152,19 @@ def quote_lines(text: str, n: int, budget: int, said: set[str] | None = None) ->
     return opening(prose_lines(text), budget, lambda line: cited_line(line, n, said))
 
 
-def quoted(passages, lead: str, closeness: list[float]) -> str:
+def quoted(passages, lead: str, closeness: dict[str, float]) -> str:
     """The quotes that follow the model's answer: the best section's opening, and the second
-    section's when it is about as close to the question (closeness: each passage's, best first)."""
+    section's when it is about as close to the question (closeness: by chunk id)."""
     said = set(textlib.tokenize(MARKER.sub(" ", lead)))
     lines = quote_lines(without_code(passages[0].hit.chunk), passages[0].n, FIRST_CHARS, said)
-    if len(passages) > 1 and len(closeness) > 1 and closeness[1] >= SECOND_CLOSENESS * closeness[0] > 0:
+    if len(passages) > 1 and _about_as_close(passages[1], passages[0], closeness):
         lines += quote_lines(without_code(passages[1].hit.chunk), passages[1].n, OTHER_CHARS, said)
     return "\n".join(closed(lines))
+
+
+def _about_as_close(second, first, closeness: dict[str, float]) -> bool:
+    best = closeness.get(first.hit.chunk.id, 0.0)
+    return best > 0 and closeness.get(second.hit.chunk.id, 0.0) >= SECOND_CLOSENESS * best
 
 
 def closed(lines: list[str]) -> list[str]:
@@ -178,9 +183,9 @@ def own_words(text: str) -> str:
     return re.split(r"\n\n(?:%s)\n" % "|".join(map(re.escape, QUOTE_LABEL.values())), text, maxsplit=1)[0]
 
 
-def with_quotes(turn, text: str, closeness: list[float]) -> str:
+def with_quotes(turn, text: str) -> str:
     """The model's answer followed by the notes' own words (an extractive answer is quotes already)."""
     if turn.mode != "llm" or not turn.passages:
         return text
-    lines = quoted(turn.passages, text, closeness)
+    lines = quoted(turn.passages, text, turn.closeness)
     return f"{text}\n\n{QUOTE_LABEL[turn.language]}\n{lines}".strip() if lines else text

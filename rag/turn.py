@@ -21,6 +21,7 @@ class Turn:
     notices: list[str] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
+    closeness: dict[str, float] = field(default_factory=dict)  # top sections' chunk id -> closeness to the question
     mode: str = "llm"               # "llm" | "extractive" | "out_of_scope"
     model: str = ""
     prompt: str = ""                # the passages as the model was shown them

@@ -37,7 +37,7 @@ def test_answer_streams_with_valid_citations_and_linked_code(settings, covered):
 
 
 def test_answer_without_citations_lists_the_passages_as_unused(settings, covered, monkeypatch):
-    monkeypatch.setattr("rag.engine.with_quotes", lambda turn, text, closeness: text)     # nothing quoted under it
+    monkeypatch.setattr("rag.engine.with_quotes", lambda turn, text: text)     # nothing quoted under it
     answer = _engine(settings, "我不确定。").ask("NMS 是怎么工作的")
     assert answer.unsupported and not answer.citations and answer.hits
     assert {row["status"] for row in answer.to_dict()["sources"]} == {"unused"}

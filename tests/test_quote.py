@@ -71,16 +71,16 @@ def test_the_quote_ends_on_a_whole_sentence():
 
 def test_the_second_section_is_quoted_only_when_about_as_close_to_the_question():
     first, second = _passage(1, "BN 训练时用 batch 统计量。"), _passage(2, "LN 对每个样本归一化。", ("b.md", "LN"))
-    assert "[2]" in quoted([first, second], "", [0.10, 0.09])
-    assert "[2]" not in quoted([first, second], "", [0.10, 0.03])          # a neighbouring topic
+    assert "[2]" in quoted([first, second], "", {"1": 0.10, "2": 0.09})
+    assert "[2]" not in quoted([first, second], "", {"1": 0.10, "2": 0.03})          # a neighbouring topic
 
 
 def test_the_label_introduces_the_quotes_and_own_words_are_what_is_above_it():
     turn = Turn("BN 推理", "zh", passages=[_passage(1, "BN 推理时用滑动均值。")], mode="llm")
-    answer = with_quotes(turn, "BN 推理用全局统计量 [1]。", [0.1])
+    answer = with_quotes(turn, "BN 推理用全局统计量 [1]。")
     assert answer == f"BN 推理用全局统计量 [1]。\n\n{QUOTE_LABEL['zh']}\nBN 推理时用滑动均值 [1]。"
     assert own_words(answer) == "BN 推理用全局统计量 [1]。"
-    assert with_quotes(Turn("BN", "zh", passages=turn.passages, mode="extractive"), "x", [0.1]) == "x"
+    assert with_quotes(Turn("BN", "zh", passages=turn.passages, mode="extractive"), "x") == "x"
 
 
 @pytest.mark.parametrize("raw, lead", [

@@ -20,6 +20,7 @@ class Request:
     messages: list[dict] = field(default_factory=list)
     max_tokens: int = 320
     temperature: float = 0.1
+    closeness: dict[str, float] = field(default_factory=dict)  # chunk id -> closeness to the question (rag/quote.py)
 
 
 class LLMBackend:
