@@ -96,7 +96,8 @@ except ImportError:                      # before the engine was split into stag
     from rag.answer import Engine
 engine = Engine(load_settings(index_dir=sys.argv[1]), log=lambda m: None)
 for line in sys.stdin:
-    print(json.dumps(engine.ask(json.loads(line)).to_dict(), ensure_ascii=False), flush=True)
+    q = json.loads(line)
+    print(json.dumps(engine.ask(q["question"], use_llm=q["use_llm"]).to_dict(), ensure_ascii=False), flush=True)
 """
 
 
@@ -108,8 +109,8 @@ class OtherCheckout:
         self.proc = subprocess.Popen([sys.executable, "-c", OTHER, index], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, env=env, cwd=root)
 
-    def ask(self, question: str) -> dict:
-        self.proc.stdin.write(json.dumps(question, ensure_ascii=False) + "\n")
+    def ask(self, question: str, use_llm: bool = True) -> dict:
+        self.proc.stdin.write(json.dumps({"question": question, "use_llm": use_llm}, ensure_ascii=False) + "\n")
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())
 
@@ -148,6 +149,7 @@ def main() -> None:
     ap.add_argument("--old-n", type=int, default=None, help="compare with the other checkout on the first N only")
     ap.add_argument("--questions", default="", help="a question file (JSON lines) instead of the dev questions")
     ap.add_argument("--keypoints", default="", help="key points by question id (default: the dev key points)")
+    ap.add_argument("--no-llm", action="store_true", help="score the extractive answers (no model) instead")
     ap.add_argument("--out", default="answers", help="name of the result file in bench/out (default answers)")
     args = ap.parse_args()
     engine = Engine(load_settings(index_dir=args.index), log=lambda m: None)
@@ -166,20 +168,21 @@ def main() -> None:
     other = OtherCheckout(args.old, args.old_index) if args.old else None
     for i, q in enumerate(questions, start=1):
         model.llama.reset()
-        answer = engine.ask(q.question)
+        answer = engine.ask(q.question, use_llm=not args.no_llm)
         rows["now"].append(scored(q, answer.to_dict(), judge, [h.chunk.text for h in answer.retrieved], answer.prompt))
         if answer.mode == "llm":
             raw.append((answer.timings["first_token_ms"] / 1000, raw_first_token(
                 model.llama, recorder.last.messages, engine.settings.max_tokens)))
         if other and i <= (args.old_n or args.n):
-            rows["before"].append(scored(q, other.ask(q.question), judge))
+            rows["before"].append(scored(q, other.ask(q.question, not args.no_llm), judge))
         print(f"{i}/{len(questions)} {q.id}", file=sys.stderr, flush=True)
         save(args.out, {"machine": machine(), "rows": rows, "raw_first_token_s": raw})   # kept if stopped early
     table = {k: summary(v) for k, v in rows.items() if v}
     if rows["before"] and len(rows["before"]) < len(rows["now"]):
         table["now, same questions as before"] = summary(rows["now"][: len(rows["before"])])
-    table["now"]["raw_llama_median_first_token_s"] = round(median([r for _, r in raw]), 2)
-    table["now"]["first_token_ratio_to_raw"] = round(median([a / r for a, r in raw]), 3)
+    if raw:
+        table["now"]["raw_llama_median_first_token_s"] = round(median([r for _, r in raw]), 2)
+        table["now"]["first_token_ratio_to_raw"] = round(median([a / r for a, r in raw]), 3)
     print(json.dumps(table, indent=1, ensure_ascii=False))
     save(args.out, {"machine": machine(), "summary": table, "rows": rows})
 

@@ -136,6 +136,10 @@ class Engine:
             yield "answer", compose(turn, text)
             return
         turn.closeness = _closeness(live, turn, self.embed_query)
+        yield from self._written(turn, live, model)
+
+    def _written(self, turn, live: Generation, model) -> Iterator[tuple[str, object]]:
+        """The answer streamed as it will stand (each sentence once the checks passed it), then the Answer."""
         checks = _Checks(turn, live, self.embed_query)
         settler = Settler(checks.preview)
         replaced = False

@@ -22,6 +22,7 @@ OTHER_CHARS = 200           # of the second section's, when it is about as close
 SECOND_CLOSENESS = 2 / 3
 MIN_CHARS = 12              # a shorter line ("详见：", "3.") says nothing worth quoting
 COVERED_SHARE = 0.8         # a note sentence whose words the answer already holds is not repeated
+WORDY_SHARE = 0.4          # of a quoted line's characters, letters or CJK (the rest: digits, punctuation)
 WRAP_SHARE = 0.8            # a line this close to a passage's longest line was wrapped by its width
 SKIPPED_LINE = re.compile(r"^\s*(?:#|\||!\[|<|(?:详见|参考|参考资料|链接|来源)[:：\s])")
 CLOSERS = "。！？!?.…"
@@ -32,9 +33,16 @@ def prose_lines(text: str) -> list[str]:
     """The lines of a passage a reader would quote: a table's rows as lines, hard-wrapped lines joined,
     a formula in its TeX form; no code, headings, images or bare labels."""
     text = table_rows(FENCED.sub("", text))
-    lines = unwrap([tex_only(re.sub(r"\s+", " ", line).strip()) for line in text.split("\n")])
+    lines = [tex_only(re.sub(r"\s+", " ", line).strip()) for line in text.split("\n")]
+    lines = unwrap([line for line in lines if not line or wordy(line)])
     return [line for line in lines if len(line) >= MIN_CHARS and not SKIPPED_LINE.match(line)
-            and not LABEL_LINE.match(line) and textlib.WORD.search(line)]
+            and not LABEL_LINE.match(line)]
+
+
+def wordy(line: str) -> bool:
+    """Words make up much of the line: not a row of numbers a program printed ("[ -84. -40. 99. 55.]")."""
+    text = re.sub(r"\s+", "", line)
+    return bool(text) and len(re.findall(r"[A-Za-z]|" + textlib.CJK.pattern, text)) >= WORDY_SHARE * len(text)
 
 
 TABLE_ROW = re.compile(r"^[ \t]*\|(.+)\|[ \t]*$")
@@ -174,7 +182,7 @@ def closed(lines: list[str]) -> list[str]:
     while lines and MARKER.sub("", lines[-1]).rstrip().endswith((":", "：")):
         lines.pop()
     if lines and MARKER.sub("", lines[-1]).rstrip()[-1:] not in CLOSERS:
-        lines[-1] = lines[-1].rstrip() + ("。" if textlib.has_cjk(lines[-1]) else ".")
+        lines[-1] = lines[-1].rstrip().rstrip(";；,，") + ("。" if textlib.has_cjk(lines[-1]) else ".")
     return lines
 
 

@@ -25,6 +25,7 @@ def _passage(n, text, heading=("roi.md", "ROIAlign 和 ROIPool")):
     (SECTION, ["ROIPool 有两次量化：候选框坐标取整，bin 边界再取整。ROIAlign 去掉取整，用双线性插值计算采样点。",
                "ROIPool：取整 两次。", "ROIAlign：取整 不取整。"]),                 # no code, heading, link; rows
     ("原理：\n3.\n![图](a.png)\nBN 用滑动均值做推理。", ["BN 用滑动均值做推理。"]),      # labels, bare numbers, images
+    ("> [[ -84. -40. 99. 55.]\n[-176. -88. 191. 103.]\nanchor 是一组矩形框。", ["anchor 是一组矩形框。"]),  # printed arrays
 ])
 def test_only_lines_a_reader_would_quote_are_candidates(text, lines):
     assert prose_lines(text) == lines
@@ -67,6 +68,7 @@ def test_a_table_row_reads_alone():
 def test_the_quote_ends_on_a_whole_sentence():
     assert closed(["A 是 B [1]。", "流程如下： [1]"]) == ["A 是 B [1]。"]
     assert closed(["- 提高泛化能力 [1]"]) == ["- 提高泛化能力 [1]。"]
+    assert closed(["+ 选 IoU 最高的 anchor [2];"]) == ["+ 选 IoU 最高的 anchor [2]。"]
 
 
 def test_the_second_section_is_quoted_only_when_about_as_close_to_the_question():
