@@ -10,6 +10,12 @@ client: odd ones through the chat (Enter, /chat), even ones through /ask; one in
 with the model (--model), the others are extractive. Halfway it adds a note to the copy and ingests
 again while questions keep coming; the server must answer from the new generation without a restart.
 
+With --reingest-every S a note is also edited and ingested again every S seconds for the whole load
+(readers during generation switches); its ingests, failed ingests and the generations the server refused
+to load (must be 0) are reported beside the failed questions (must be 0) and the RSS growth.
+
+    python bench/soak_bench.py --questions 60 --seconds 60 --llm-every 0 --notes tests/data/notes --reingest-every 5
+
 Counted per question: answered, failed (an error or a "⚠️" sentence), rejected (queue full: "try again")
 and hung (no answer within --timeout). Printed and written to --out: those counts, p50/p95 latency,
 the server's RSS (VmRSS) at start (after warm-up), middle and end, its open file descriptors at start
@@ -61,6 +67,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--notes", type=Path, default=ROOT / "corpus")
     ap.add_argument("--question-file", type=Path, default=ROOT / "eval" / "questions.jsonl")
     ap.add_argument("--timeout", type=float, default=300, help="seconds one question may take before it counts as hung")
+    ap.add_argument("--reingest-every", type=float, default=0, metavar="S",
+                    help="also edit a note and re-ingest every S seconds for as long as questions come "
+                         "(0: only the one re-ingest halfway)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "soak.json")
     return ap.parse_args(argv)
 
@@ -212,6 +221,31 @@ def reingest(notes: Path, index: Path, url: str, log, timeout: float) -> dict:
             "new_note_found": outcome == "answered" and "soak_probe.md" in text}
 
 
+CHURN_NOTE = "## Soak 改动次数是多少？\n这条笔记在压测中被改写并重新导入，现在是第 {n} 次。\n"
+
+
+def reingest_loop(notes: Path, index: Path, log, every: float, until: float, churn: list) -> None:
+    """Edit one note and ingest again every `every` seconds until `until` (monotonic): readers must never
+    fail while generations switch under them. Each ingest's outcome and seconds go into churn."""
+    n = 0
+    while time.monotonic() + every < until:
+        time.sleep(every)
+        n += 1
+        (notes / "soak_churn.md").write_text(CHURN_NOTE.format(n=n), encoding="utf-8")
+        t0 = time.monotonic()
+        try:
+            iqa("ingest", str(notes), "--index", str(index), timeout=600, log=log)
+            ok = True
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            ok = False
+        churn.append({"n": n, "ok": ok, "seconds": round(time.monotonic() - t0, 1)})
+
+
+def refused_reloads(log_path: Path) -> int:
+    """Generations the server would not load (it logs "... cannot be used"): each is a reader that failed."""
+    return log_path.read_text(encoding="utf-8", errors="replace").count("cannot be used")
+
+
 def sample_until(pid: int, stop: threading.Event, samples: list, every: float = 5.0) -> None:
     """RSS and fds every few seconds until stopped (the caller bounds the run)."""
     while not stop.wait(every):
@@ -305,6 +339,11 @@ def run_load(args, server, url: str, paths, questions: list[str]) -> dict:
     threads = [threading.Thread(target=client_loop, args=(url, schedule, args.timeout, results), daemon=True)
                for _ in range(args.clients)]
     threads.append(threading.Thread(target=sample_until, args=(server.pid, stop, samples), daemon=True))
+    churn: list[dict] = []
+    if args.reingest_every > 0:
+        churner = threading.Thread(target=reingest_loop, daemon=True,
+                                   args=(notes, index, log, args.reingest_every, schedule.start + args.seconds, churn))
+        threads.insert(0, churner)          # joined with the clients, before the end figures
     for t in threads:
         t.start()
     time.sleep(max(0.0, schedule.start + args.seconds / 2 - time.monotonic()))
@@ -322,6 +361,9 @@ def run_load(args, server, url: str, paths, questions: list[str]) -> dict:
     unfinished = args.questions - len([r for r in results if "i" in r])
     results += [{"outcome": "hung", "text": "client thread still waiting at the hard stop"}] * max(0, unfinished)
     log.flush()
+    reingest_info["churn"] = {"ingests": len(churn), "failed": sum(not c["ok"] for c in churn),
+                              "median_s": median([c["seconds"] for c in churn]),
+                              "reloads_refused": refused_reloads(log_path)}
     return summarise(results, figures, reingest_info, args, password_leaks(server.pid, log_path))
 
 
@@ -338,6 +380,9 @@ def report(result: dict) -> str:
         f"(growth {rss['growth']:+.0f} MB, max {rss['max']:.0f} MB); open fds start {fds['start']}, end {fds['end']}",
         f"re-ingest {result['reingest']['seconds']:.1f} s; new note found: {result['reingest']['new_note_found']}; "
         f"{result['after_reingest_answered']} answered after it",
+        *([f"re-ingests during the load: {c['ingests']} (failed {c['failed']}, median {c['median_s']:.1f} s); "
+           f"generations the server refused to load: {c['reloads_refused']}"]
+          if (c := result["reingest"].get("churn", {})).get("ingests") else []),
         f"password visible in: {', '.join(result['password_exposed']) or 'nowhere'}; machine load (1 min) "
         f"{result['load_1min']['start']:.1f} / {result['load_1min']['middle']:.1f} / {result['load_1min']['end']:.1f}",
         *(f"  problem: {p}" for p in result["problems"]), *(f"  rejected: {p}" for p in result["rejections"])])
@@ -352,7 +397,8 @@ def main(argv=None) -> int:
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False), encoding="utf-8")
     print(report(result))
     print(f"written to {args.out}")
-    return 1 if result["failed"] or result["hung"] else 0
+    churn = result["reingest"].get("churn", {})
+    return 1 if result["failed"] or result["hung"] or churn.get("failed") or churn.get("reloads_refused") else 0
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ Layout of an index directory:
     CURRENT            name of the live generation (replaced atomically)
     gen-<n>/           manifest.json, chunks.jsonl, bm25/, terms.json and the vector backend's
                        files (vectors.faiss for the default backend, see rag/stores/)
-A new generation is written completely into .tmp-gen-<n>/, fsynced, renamed, then CURRENT is
-switched with os.replace, so an interrupted save leaves the previous index live (and removes its
-own temporary folder). Nothing is pickled.
+A new generation is written into .tmp-gen-<n>/, fsynced, renamed, then CURRENT is switched (rag/atomic.py):
+an interrupted save leaves the previous index live. The generation a switch replaced stays until the
+next switch, for a reader that read CURRENT just before it; a reader that loses its generation anyway
+reads CURRENT again (load). Nothing is pickled.
 
     store = load(Path("~/.iqa/index").expanduser(), "e5-small")
     store.dense_search(query_vector, 5) -> [(row, score), ...]; store.chunks[row] is the passage
@@ -27,6 +28,7 @@ from typing import Callable
 
 import numpy as np
 
+from rag import atomic
 from rag import text as textlib
 from rag.errors import IndexUnavailable, IqaError
 from rag.lexical import SIGNATURE_KEYS, Lexical, chunk_tokens, read_terms, signature, write_terms
@@ -112,26 +114,30 @@ def current_folder(index_dir: Path) -> Path | None:
 # ---- saving --------------------------------------------------------------------------------------
 
 def save(store: Store, index_dir: Path) -> Path:
-    """Write a new generation, switch CURRENT to it atomically, then remove older generations.
+    """Write a new generation, switch CURRENT to it atomically, then remove the generations before the
+    one it replaced (that one stays for readers still opening it; the next save removes it).
 
     On any failure the temporary folder is removed and the previous generation stays live.
     """
     index_dir.mkdir(parents=True, exist_ok=True)
+    previous = current_folder(index_dir)
     folder = index_dir / f"gen-{time.time_ns()}"
     tmp = index_dir / f".tmp-{folder.name}"
     try:
         tmp.mkdir()
         _write_files(store, tmp)
-        _fsync_tree(tmp)
+        atomic.fsync_tree(tmp)
         os.rename(tmp, folder)
-        _switch_current(index_dir, folder.name)
+        atomic.switch_pointer(index_dir / "CURRENT", folder.name)
     except BaseException as e:           # KeyboardInterrupt too: never leave a half-written folder
         _discard(index_dir, tmp, folder)
         if isinstance(e, Exception) and (message := _not_written(e, index_dir, store)):
             raise IndexUnavailable(message) from e
         raise
     store.index.went_live(index_dir)
-    _remove_stale(index_dir, keep=folder.name)
+    # The generation just replaced stays: a reader may have read CURRENT a moment before the switch and
+    # be opening it now. Older ones go (a reader that lost one to two switches reads CURRENT again).
+    atomic.remove_generations(index_dir, keep={folder.name, previous.name if previous else ""})
     store.folder = folder
     return folder
 
@@ -162,16 +168,6 @@ def _write_files(store: Store, tmp: Path) -> None:
     (tmp / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")   # last: marks complete
 
 
-def _switch_current(index_dir: Path, name: str) -> None:
-    pointer_tmp = index_dir / f".CURRENT.{os.getpid()}"
-    try:
-        pointer_tmp.write_text(name, encoding="utf-8")
-        os.replace(pointer_tmp, index_dir / "CURRENT")
-    finally:
-        pointer_tmp.unlink(missing_ok=True)
-    _fsync_dir(index_dir)                # the rename and the switch survive a power cut
-
-
 def _discard(index_dir: Path, tmp: Path, folder: Path) -> None:
     """Remove what a failed save wrote, unless CURRENT already names it."""
     shutil.rmtree(tmp, ignore_errors=True)
@@ -180,32 +176,14 @@ def _discard(index_dir: Path, tmp: Path, folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as f:
-                os.fsync(f.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove_stale(index_dir: Path, keep: str) -> None:
-    for path in index_dir.iterdir():
-        if path.name != keep and (path.name.startswith("gen-") or path.name.startswith(".tmp-gen-")):
-            shutil.rmtree(path, ignore_errors=True)
-
-
 # ---- loading -------------------------------------------------------------------------------------
 
 def read_manifest(index_dir: Path) -> Manifest | None:
     """The live generation's manifest, None when there is no index; IndexUnavailable when damaged."""
-    folder = current_folder(index_dir)
+    return _manifest_at(index_dir, current_folder(index_dir))
+
+
+def _manifest_at(index_dir: Path, folder: Path | None) -> Manifest | None:
     if folder is None:
         return None
     try:
@@ -217,21 +195,44 @@ def read_manifest(index_dir: Path) -> Manifest | None:
         raise IndexUnavailable(f"The index at {index_dir} is damaged or not an iqa index ({e}); {REBUILD}.") from e
 
 
+LOAD_ATTEMPTS = 3      # a load that loses its generation to a switch reads CURRENT again, at most this often
+
+
 def load(index_dir: Path, embedder_name: str | None = None, log: Log | None = None, store_spec: str = DEFAULT) -> Store:
     """Load the live generation; any damage or mismatch is one sentence naming the fix.
 
+    CURRENT is read once per attempt and only the generation it names is read. When reading fails
+    and CURRENT meanwhile names another generation (an ingest switched it and removed the one being
+    read), that is no damage: the new generation is loaded instead.
     BM25 made by another tokenizer (jieba, bm25s or term dictionary) is rebuilt in memory; a vector
     index made by another faiss or embedder version is used as it is. Either is reported through log
     (default: stderr). store_spec ("milvus:URI") may say where the rows are reached: rag.stores.opened_spec.
     """
     log = log or (lambda message: print(message, file=sys.stderr))
-    manifest = read_manifest(index_dir)
+    for attempt in range(1, LOAD_ATTEMPTS + 1):     # each attempt returns or raises: the last one raises
+        folder = current_folder(index_dir)
+        try:
+            return _load_folder(index_dir, folder, embedder_name, log, store_spec)
+        except IndexUnavailable:
+            if attempt == LOAD_ATTEMPTS or folder is None or not _switched_from(index_dir, folder):
+                raise
+
+
+def _switched_from(index_dir: Path, folder: Path) -> bool:
+    """CURRENT names a generation other than folder now."""
+    try:
+        return current_folder(index_dir) != folder
+    except OSError:
+        return False
+
+
+def _load_folder(index_dir: Path, folder: Path | None, embedder_name: str | None, log: Log, store_spec: str) -> Store:
+    manifest = _manifest_at(index_dir, folder)
     if manifest is None:
         raise IndexUnavailable(f"No index at {index_dir}; run `iqa ingest PATH` first.")
     if embedder_name and manifest.embedder != embedder_name:
         raise IndexUnavailable(f"The index at {index_dir} was built with embedder {manifest.embedder!r}, "
                                f"not {embedder_name!r}; {REBUILD} (or use --embed-model {manifest.embedder}).")
-    folder = current_folder(index_dir)
     with _damage_means_rebuild(index_dir):
         chunks, index, terms = _read_generation(folder, manifest, opened_spec(manifest.vector_store, store_spec))
         textlib.load_terms(terms)          # before comparing dictionaries and before any query

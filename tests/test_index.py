@@ -79,8 +79,11 @@ def test_successful_save_switches_current_and_removes_old_generations(fake_index
     summary = ingest([notes], fake_index, FakeEmbedder(), **QUIET)
     live = storelib.current_folder(fake_index)
     assert live != old and summary.index == str(live) and (live / "manifest.json").is_file()
-    assert _generations(fake_index) == [live.name]
+    assert _generations(fake_index) == sorted([old.name, live.name])    # the replaced one stays for readers
     assert any(c.source == "extra.md" for c in storelib.load(fake_index).chunks)
+    (notes / "extra.md").write_text("## 新问题？\n另一个答案。\n", encoding="utf-8")
+    ingest([notes], fake_index, FakeEmbedder(), **QUIET)
+    assert _generations(fake_index) == sorted([live.name, storelib.current_folder(fake_index).name])
 
 
 def test_manifest_records_what_built_the_index(fake_index):
@@ -224,4 +227,5 @@ def test_concurrent_ingests_are_serialised_by_the_lock(fake_index, notes):
     out1 = first.communicate(timeout=60)[0]
     assert "waiting" in out2 and "done" in out2 and "done" in out1
     storelib.load(fake_index)
-    assert len([p for p in fake_index.iterdir() if p.name.startswith("gen-")]) == 1
+    gens = [p for p in fake_index.iterdir() if p.name.startswith("gen-")]
+    assert len(gens) <= 2 and storelib.current_folder(fake_index) in gens      # the live one and the one it replaced
