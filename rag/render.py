@@ -66,8 +66,63 @@ def fence(code: str, language: str = "") -> str:
 
 def escape_markdown_text(text: str) -> str:
     """Model or note text for a markdown view: HTML escaped outside code, so tags show as text."""
-    from rag.prompt import split_code
-    return "".join(part if is_code else html.escape(part, quote=False) for part, is_code in split_code(text))
+    return "".join(part if is_code else html.escape(part, quote=False) for part, is_code in markdown_code(text))
+
+
+FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+BACKTICKS = re.compile(r"`+")
+
+
+def markdown_code(text: str) -> list[tuple[str, bool]]:
+    """[(part, is_code)] covering text, code as CommonMark reads it: a fence opens only at the start of a
+    line (up to 3 spaces in) and runs to its closing fence or the end; an inline span is a run of
+    backticks closed by the next run of the same length in the same paragraph. A fence written mid-line
+    ("见 ```py x") is not one: that text stays text (and is escaped).
+
+        markdown_code("a `x[1]` b") -> [("a ", False), ("`x[1]`", True), (" b", False)]
+    """
+    parts: list[tuple[str, bool]] = []
+    prose: list[str] = []
+    lines = text.splitlines(keepends=True)
+    i = 0
+    while i < len(lines):
+        opening = FENCE_OPEN.match(lines[i].rstrip("\r\n"))
+        if opening and not (opening.group(1)[0] == "`" and "`" in opening.group(2)):
+            fence, j = opening.group(1), i + 1
+            closing = re.compile(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}[ \t]*$")
+            while j < len(lines) and not closing.match(lines[j].rstrip("\r\n")):
+                j += 1
+            parts += _inline_code("".join(prose))
+            prose = []
+            parts.append(("".join(lines[i:j + 1]), True))
+            i = j + 1
+            continue
+        prose.append(lines[i])
+        i += 1
+    parts += _inline_code("".join(prose))
+    return [(part, code) for part, code in parts if part]
+
+
+def _inline_code(text: str) -> list[tuple[str, bool]]:
+    """Inline code spans of text (no fences in it), paragraph by paragraph."""
+    parts: list[tuple[str, bool]] = []
+    for paragraph in re.split(r"(\n[ \t]*\n)", text):
+        pos, runs = 0, list(BACKTICKS.finditer(paragraph))
+        k = 0
+        while k < len(runs):
+            run = runs[k]
+            if run.start() < pos:
+                k += 1
+                continue
+            close = next((r for r in runs[k + 1:] if len(r.group(0)) == len(run.group(0))), None)
+            if close is None:
+                k += 1
+                continue                       # an unmatched run is literal backticks
+            parts += [(paragraph[pos:run.start()], False), (paragraph[run.start():close.end()], True)]
+            pos = close.end()
+            k = runs.index(close) + 1
+        parts.append((paragraph[pos:], False))
+    return parts
 
 
 def marked_text(answer) -> str:

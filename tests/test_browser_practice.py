@@ -2,6 +2,7 @@
 the review saved. Real e5 embedder; feedback without the model (the tab's checkbox off)."""
 import shutil
 import sqlite3
+import tempfile
 
 import pytest
 
@@ -21,15 +22,24 @@ HOSTILE = ("问题1:注入是什么\n\n笔记里的 <img src=x onerror=\"documen
 @pytest.fixture(scope="module")
 def practice_app(tmp_path_factory, real_embedder):
     base = tmp_path_factory.mktemp("browser-practice")
+    # The home is a dot-folder outside the temp dir and the working directory, as the default ~/.iqa is:
+    # Gradio serves no file from there. The temp dir is moved beside it, as /tmp is beside ~ for a user.
+    home, elsewhere = base / ".iqa", base / "system-tmp"
+    home.mkdir()
+    elsewhere.mkdir()
+    saved_tempdir, tempfile.tempdir = tempfile.tempdir, str(elsewhere)
     notes = base / "notes"
     shutil.copytree(DATA / "notes", notes)
     (notes / "zz-hostile.txt").write_text(HOSTILE, encoding="utf-8")
-    ingest([notes], base / "index", real_embedder, log=lambda m: None)
-    engine = Engine(Settings(home=base, index_dir=base / "index"), embedder=real_embedder, log=lambda m: None)
+    ingest([notes], home / "index", real_embedder, log=lambda m: None)
+    engine = Engine(Settings(home=home, index_dir=home / "index"), embedder=real_embedder, log=lambda m: None)
     port = free_port()
     app = launch(engine, port=port, block=False)
-    yield f"http://127.0.0.1:{port}/", base
-    app.close()
+    try:
+        yield f"http://127.0.0.1:{port}/", home
+    finally:
+        app.close()
+        tempfile.tempdir = saved_tempdir
 
 
 def test_practice_tab_grades_an_answer(practice_app):
@@ -40,6 +50,9 @@ def test_practice_tab_grades_an_answer(practice_app):
         browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(url)
+        strips = page.get_by_role("tablist")
+        strips.first.wait_for(timeout=30_000)
+        assert strips.count() == 1 and strips.get_by_role("tab").all_inner_texts() == ["Ask", "Practice"]
         page.get_by_role("tab", name="Practice").click()
         page.locator("#iqa-practice-topic textarea").fill("detection")
         page.locator("#iqa-practice-next").click()
@@ -63,6 +76,8 @@ def test_practice_tab_grades_an_answer(practice_app):
         page.locator("#iqa-practice-status").get_by_text("Saved as good").wait_for(timeout=30_000)
         page.get_by_text("Progress").click()
         page.locator("#iqa-practice-progress table").wait_for(timeout=30_000)
+        page.locator("#iqa-practice img").first.wait_for(timeout=30_000)         # the scores plot is served
+        assert page.locator("#iqa-practice").get_by_text("Error").count() == 0
         page.locator("#iqa-practice").screenshot(path=str(ARTIFACTS / "practice.png"))
         page.locator("#iqa-practice-topic textarea").fill("zz-hostile")
         page.locator("#iqa-practice-next").click()

@@ -55,3 +55,10 @@ def test_unsupported_sentences_are_marked_with_a_legend():
 
 def test_json_keeps_the_raw_text():
     assert _answer(text="<b>x</b> [1]。").to_dict()["answer"] == "<b>x</b> [1]。"
+
+
+def test_the_ask_api_markdown_escapes_text_after_a_fence_opened_mid_line():
+    from rag.render import escape_markdown_text
+    text = "见 ```py x = 1\n<img src=x onerror=alert(1)> 与 `a && b` [1]\n```js\n<b>code</b>\n```"
+    assert escape_markdown_text(text) == ("见 ```py x = 1\n&lt;img src=x onerror=alert(1)&gt; 与 `a && b` [1]\n"
+                                          "```js\n<b>code</b>\n```")

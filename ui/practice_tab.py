@@ -10,6 +10,11 @@ Every piece of note, answer and model text reaches the page HTML-escaped (notes 
 from __future__ import annotations
 
 import html
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
 
 from practice import stats as statslib
 from practice.cards import now_utc
@@ -56,7 +61,25 @@ def stats_html(practice: Practice) -> tuple[str, str | None]:
              f"<th>reviewed</th><th>avg score</th></tr>{cells}</table>")
     if not history:
         return table, None
-    return table, str(statslib.plot(history, practice.engine.settings.home / PLOT_NAME))
+    return table, str(statslib.plot(history, plot_path()))
+
+
+PLOT_PREFIX = "iqa-plot-"
+PLOT_KEPT_S = 600          # Gradio copies a returned file into its cache at once; older plots are removed
+
+
+def plot_path() -> Path:
+    """A fresh path for the scores plot under the temp dir, the one place outside the working directory
+    Gradio serves files from (a home under a dot-folder, as ~/.iqa is, is refused with InvalidPathError).
+    Each save gets its own folder, so two saves at once never write one file; earlier ones are removed."""
+    base = Path(tempfile.gettempdir())
+    for old in base.glob(f"{PLOT_PREFIX}{os.getpid()}-*"):
+        try:
+            if time.time() - old.stat().st_mtime > PLOT_KEPT_S:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
+    return Path(tempfile.mkdtemp(prefix=f"{PLOT_PREFIX}{os.getpid()}-", dir=base)) / PLOT_NAME
 
 
 class PracticeHandler:

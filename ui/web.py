@@ -20,14 +20,15 @@ import os
 import re
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")   # no calls home from an offline tool
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from rag import render  # noqa: E402
 from rag.errors import InputError  # noqa: E402
-from rag.prompt import split_code  # noqa: E402
 from ui.practice_tab import practice_tab  # noqa: E402
 
 EXAMPLES = ["ROIAlign vs ROIPool?", "BN训练和推理有啥区别", "Why does Focal Loss down-weight easy examples?",
@@ -57,9 +58,14 @@ CSS = """
 
 
 def link_citations(text: str) -> str:
-    """Note and model text for the chat: HTML shown as text, [n] -> a link to source n, code left alone."""
+    """Note and model text for the chat: HTML shown as text, [n] -> a link to source n, code left alone.
+
+        link_citations("`dp[1]` 与 a && b [1]") -> "`dp[1]` 与 a &amp;&amp; b [[1]](#src-1)"
+    Code (fenced blocks and inline spans, found as Markdown finds them) is kept as written: the chat's
+    Markdown shows it literally. Everything else is escaped.
+    """
     return "".join(part if is_code else CITATION.sub(_link, html.escape(part, quote=False))
-                   for part, is_code in split_code(text, inline=False))
+                   for part, is_code in render.markdown_code(text))
 
 
 def _link(m: re.Match) -> str:
@@ -175,23 +181,25 @@ def build_app(engine) -> gr.Blocks:
     handler = ChatHandler(engine)
     with gr.Blocks(title="iqa — interview Q&A") as app:
         gr.Markdown("## iqa · interview notes Q&A\nAnswers come only from your indexed notes, with numbered sources.")
-        with gr.Tab("Ask", elem_id="iqa-ask"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chat = gr.Chatbot(label="Chat", height=460, elem_id="iqa-chat")
-                    box = gr.Textbox(placeholder="Ask, e.g. ROIAlign vs ROIPool?", show_label=False, elem_id="iqa-input")
-                    with gr.Row():
-                        send = gr.Button("Ask", variant="primary", elem_id="iqa-send")
-                        clear = gr.Button("New chat")
-                    gr.Examples(EXAMPLES, inputs=box)
-                with gr.Column(scale=2):
-                    header = gr.Markdown(_header(engine))
-                    with gr.Accordion("Settings", open=False):
-                        k = gr.Slider(1, 10, value=engine.settings.k, step=1, label="Passages")
-                        retriever = gr.Radio(["hybrid", "dense", "bm25"], value=engine.settings.retriever, label="Retriever")
-                        mode = gr.Radio(["LLM", "Extractive"], value="LLM", label="Answer mode")
-                    sources = gr.HTML(render.sources_html(None), label="Sources", elem_id="iqa-sources")
-                    code = gr.Markdown(elem_id="iqa-code")
+        with gr.Tabs(elem_id="iqa-tabs"):         # one strip: Practice beside Ask, not under the chat
+            with gr.Tab("Ask", elem_id="iqa-ask"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chat = gr.Chatbot(label="Chat", height=460, elem_id="iqa-chat")
+                        box = gr.Textbox(placeholder="Ask, e.g. ROIAlign vs ROIPool?", show_label=False, elem_id="iqa-input")
+                        with gr.Row():
+                            send = gr.Button("Ask", variant="primary", elem_id="iqa-send")
+                            clear = gr.Button("New chat")
+                        gr.Examples(EXAMPLES, inputs=box)
+                    with gr.Column(scale=2):
+                        header = gr.Markdown(_header(engine))
+                        with gr.Accordion("Settings", open=False):
+                            k = gr.Slider(1, 10, value=engine.settings.k, step=1, label="Passages")
+                            retriever = gr.Radio(["hybrid", "dense", "bm25"], value=engine.settings.retriever, label="Retriever")
+                            mode = gr.Radio(["LLM", "Extractive"], value="LLM", label="Answer mode")
+                        sources = gr.HTML(render.sources_html(None), label="Sources", elem_id="iqa-sources")
+                        code = gr.Markdown(elem_id="iqa-code")
+            practice_tab(gr, engine)
         inputs = [box, chat, k, retriever, mode]
         outputs = [chat, sources, code]
         # Enter is also callable by gradio_client as /chat (undocumented): the soak bench drives the chat with it.
@@ -201,8 +209,73 @@ def build_app(engine) -> gr.Blocks:
         clear.click(lambda: ([], render.sources_html(None), ""), None, outputs, api_visibility="private")
         gr.api(handler.ask, api_name="ask", concurrency_id="engine", concurrency_limit=handler.parallel)
         app.load(lambda: _header(engine), None, header, api_visibility="private")
-        practice_tab(gr, engine)
     return app
+
+
+class SameOriginOnly:
+    """ASGI middleware: a request whose Origin header names another site gets 403.
+
+    Browsers send Origin with every cross-site POST, and a text/plain POST needs no CORS preflight: without
+    this any page the user visits could make the local model answer. gradio_client, curl and scripts send
+    no Origin and pass; the chat page itself sends its own origin. The server's own origin is the bound
+    address and port (127.0.0.1, localhost and [::1] alike for a loopback or all-interfaces address).
+    Behind a login, the Host the request came to counts too (a proxy in front passes it on: nginx
+    `proxy_set_header Host $host;`). Without one, a request must also name this server in its Host: a page
+    whose own name was made to resolve to 127.0.0.1 (DNS rebinding) sends its name there, and is refused.
+    """
+
+    def __init__(self, app, host: str, port: int, behind_login: bool = False):
+        self.app, self.port, self.behind_login = app, port, behind_login
+        names = {host.strip().strip("[]").lower()}
+        if is_loopback(host) or host.strip() in ("0.0.0.0", "::", ""):
+            names |= {"localhost", "127.0.0.1", "::1"}
+        self.own = {(name, port) for name in names}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            origin, host = headers.get("origin"), headers.get("host", "")
+            if (origin is not None and not self.allows(origin, host)) or not self.named(host):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                body = b"Cross-origin requests are refused: open the chat at its own address, or call it without an Origin header."
+                await send({"type": "http.response.start", "status": 403,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
+
+    def allows(self, origin: str, host_header: str) -> bool:
+        """origin is this server's: the bound address (or its loopback names), or behind a login the Host asked for."""
+        seen = _host_port(origin)
+        if seen is None:
+            return False                     # "null" (a sandboxed frame or a file:// page) and anything unparsable
+        scheme, name, port = seen
+        if scheme == "http" and (name, port) in self.own:
+            return True
+        asked = _host_port(f"{scheme}://{host_header}") if host_header and self.behind_login else None
+        return asked is not None and asked[1:] == (name, port)
+
+    def named(self, host_header: str) -> bool:
+        """Without a login the Host must name this server (or be absent, as from some scripts)."""
+        if self.behind_login or not host_header:
+            return True
+        asked = _host_port(f"http://{host_header}")
+        return asked is not None and asked[1:] in self.own
+
+
+def _host_port(url: str) -> tuple[str, str, int] | None:
+    """("http", "localhost", 7860) from "http://LOCALHOST:7860"; a missing port is the scheme's default."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or (443 if parts.scheme == "https" else 80)
 
 
 def launch(engine, host: str = "127.0.0.1", port: int = 7860, block: bool = True,
@@ -211,6 +284,7 @@ def launch(engine, host: str = "127.0.0.1", port: int = 7860, block: bool = True
 
     auth (user, password) puts the page, the chat and /ask behind one login; an address other machines
     can reach is refused without it. Questions beyond settings.ui_queue waiting are turned away at once.
+    A request carrying another site's Origin is refused (SameOriginOnly).
     """
     if auth is None and not is_loopback(host):
         raise InputError(_needs_login(host))
@@ -221,5 +295,6 @@ def launch(engine, host: str = "127.0.0.1", port: int = 7860, block: bool = True
         print(f"iqa chat on http://{host}:{port}  (Ctrl+C to stop{who})")
     app.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=True, auth=auth,
                auth_message="Log in with the user and password given to `iqa ui --auth`.",
-               head=f"<script>{CLICK_JS}</script>", css=CSS, footer_links=["api"], max_file_size=UPLOAD_LIMIT)
+               head=f"<script>{CLICK_JS}</script>", css=CSS, footer_links=["api"], max_file_size=UPLOAD_LIMIT,
+               app_kwargs={"middleware": [Middleware(SameOriginOnly, host=host, port=port, behind_login=auth is not None)]})
     return app
