@@ -136,24 +136,25 @@ class Engine:
             yield "answer", compose(turn, text)
             return
         turn.closeness = _closeness(live, turn, self.embed_query)
-        yield from self._written(turn, live, model)
+        yield from _written(turn, live, model, self.embed_query, self.settings)
 
-    def _written(self, turn, live: Generation, model) -> Iterator[tuple[str, object]]:
-        """The answer streamed as it will stand (each sentence once the checks passed it), then the Answer."""
-        checks = _Checks(turn, live, self.embed_query)
-        settler = Settler(checks.preview)
-        replaced = False
-        for piece in _generate_or_quote(turn, model, self.settings):
-            if piece is FALLBACK:           # what was shown of the model's answer gives way to the quoted one
-                replaced, settler = bool(settler.shown), Settler(checks.preview)
-            elif shown := settler.feed(piece):
-                yield "token", shown
-        choose, judge = checks.choose_and_judge()
-        text = with_quotes(turn, cite_check(turn, choose))
-        answer = compose(turn, text, judge)
-        rest, extends = settler.close(mark_unsupported(answer.text, answer.sentences))
-        yield ("token" if extends and not replaced else "replace"), rest
-        yield "answer", answer
+
+def _written(turn, live: Generation, model, embed, settings) -> Iterator[tuple[str, object]]:
+    """The answer streamed as it will stand (each sentence once the checks passed it), then the Answer."""
+    checks = _Checks(turn, live, embed)
+    settler = Settler(checks.preview)
+    replaced = False
+    for piece in _generate_or_quote(turn, model, settings):
+        if piece is FALLBACK:           # what was shown of the model's answer gives way to the quoted one
+            replaced, settler = bool(settler.shown), Settler(checks.preview)
+        elif shown := settler.feed(piece):
+            yield "token", shown
+    choose, judge = checks.choose_and_judge()
+    text = with_quotes(turn, cite_check(turn, choose))
+    answer = compose(turn, text, judge)
+    rest, extends = settler.close(mark_unsupported(answer.text, answer.sentences))
+    yield ("token" if extends and not replaced else "replace"), rest
+    yield "answer", answer
 
 
 class _Checks:
