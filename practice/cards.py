@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS reviews (
     score INTEGER NOT NULL, suggested INTEGER NOT NULL, rating INTEGER NOT NULL, due_after TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS reviews_key ON reviews(key);
 """
+# PRAGMA user_version of the file. 0 is a file from before versions were recorded (the same tables as 1).
+# A change to the tables adds MIGRATIONS[n]: the statements that take a version n-1 file to version n.
+SCHEMA_VERSION = 1
+MIGRATIONS: dict[int, list[str]] = {}
 
 
 def now_utc() -> datetime:
@@ -55,23 +59,40 @@ class CardStore:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self._db() as db:
-                db.executescript(SCHEMA)
+            with self._db(write=True) as db:
+                self._migrate(db)
         except (OSError, sqlite3.DatabaseError) as e:
             raise InputError(f"The practice file {self.path} cannot be opened ({e}); "
                              f"check that IQA_HOME is a writable folder.") from e
 
+    def _migrate(self, db) -> None:
+        """Create the tables, or bring an older file up to SCHEMA_VERSION; a newer file is refused."""
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise InputError(f"The practice file {self.path} was written by a newer iqa (schema {version}, this one "
+                             f"reads {SCHEMA_VERSION}); upgrade iqa, or set IQA_HOME to another folder.")
+        for statement in [*SCHEMA.split(";"), *(sql for n in range(version + 1, SCHEMA_VERSION + 1)
+                                                for sql in MIGRATIONS.get(n, []))]:
+            if statement.strip():
+                db.execute(statement)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION:d}")
+
     @contextmanager
-    def _db(self):
+    def _db(self, write: bool = False):
+        """One connection and one transaction (committed on success, rolled back on error). write: the
+        transaction takes the write lock before its first read, so a check-then-insert (sync) cannot
+        interleave with another process or thread doing the same (two tabs, or the CLI and the chat)."""
         with closing(sqlite3.connect(self.path, timeout=30)) as db:
             db.row_factory = sqlite3.Row
-            with db:                    # one transaction: committed on success, rolled back on error
+            with db:
+                if write:
+                    db.execute("BEGIN IMMEDIATE")
                 yield db
 
     def sync(self, items: list[Question], now: datetime | None = None) -> SyncReport:
         """Cards for the index's question sections: add new ones, follow renames, retire vanished ones."""
         now, report = now or now_utc(), SyncReport()
-        with self._db() as db:
+        with self._db(write=True) as db:
             known = {row["key"]: row for row in db.execute("SELECT key, fingerprint, retired FROM cards")}
             live = {q.key for q in items}
             gone = {k: row for k, row in known.items() if k not in live}

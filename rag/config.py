@@ -10,6 +10,7 @@
     IQA_LLM_API_KEY   its API key (read from the environment only: never stored in the config or the index)
     IQA_STORE         vector store: faiss (default) or milvus:PATH_OR_URI
     IQA_FOLLOW_LINKS  1 = ingest follows symbolic links that lead outside the ingested folder
+    IQA_THREADS       CPU threads for the embedder and the in-process model (default: all cores)
 """
 from __future__ import annotations
 
@@ -109,7 +110,40 @@ def _coerce(name: str, value):
         return _boolean(name, value)
     if kind in (int, float) and isinstance(value, bool):
         raise ValueError(f"{name} must be a number, not {value!r}")
-    return kind(value) if kind in (int, float, str) else value
+    if kind is int:
+        return _whole(name, value)
+    if kind is float:
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, not {value!r}") from None
+    return kind(value) if kind is str else value
+
+
+def _whole(name: str, value) -> int:
+    """5 from 5, 5.0 or "5"; 5.7 or "many" is an error (int() would make 5.7 a silent 5)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        return int(value.strip())
+    raise ValueError(f"{name} must be a whole number, not {value!r}")
+
+
+RETRIEVERS = ("hybrid", "dense", "bm25")       # as rag.retrieve.RETRIEVERS
+AT_LEAST_ONE = ("k", "threads", "ui_queue", "context_tokens", "max_tokens", "n_ctx")
+
+
+def _check(settings: "Settings") -> None:
+    """Values of the right type that no command can use: one ValueError naming the first."""
+    if settings.retriever not in RETRIEVERS:
+        raise ValueError(f"retriever must be one of {', '.join(RETRIEVERS)}, not {settings.retriever!r}")
+    for name in AT_LEAST_ONE:
+        if getattr(settings, name) < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, not {getattr(settings, name)!r}")
+    if settings.llm_timeout <= 0:
+        raise ValueError(f"llm_timeout must be a number of seconds above 0, not {settings.llm_timeout!r}")
 
 
 def _boolean(name: str, value) -> bool:
@@ -131,7 +165,10 @@ def load_settings(**flags) -> Settings:
             data = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise ConfigError(f"Config file {config_path} is not valid TOML ({e}); fix or delete it.") from e
-        known = {f.name for f in fields(Settings)}
+        if "home" in data:
+            raise ConfigError(f"Config file {config_path} sets home, but the home is where config.toml is looked "
+                              f"for; remove that line and set IQA_HOME={data['home']} instead.")
+        known = {f.name for f in fields(Settings)} - {"home"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"Config file {config_path} has unknown keys {unknown}; known keys: {sorted(known)}.")
@@ -141,6 +178,7 @@ def load_settings(**flags) -> Settings:
             values[name] = os.environ[env]
     try:
         settings = Settings(home=home, **{k: _coerce(k, v) for k, v in values.items()})
+        _check(settings)
     except (TypeError, ValueError) as e:
         raise ConfigError(f"Bad setting in config or environment: {e}; fix the value in {config_path} "
                           f"or the IQA_* variable.") from e

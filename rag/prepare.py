@@ -27,8 +27,7 @@ GENERIC = frozenset(
 
 def clean_question(question: str) -> str:
     """Control characters out, whitespace folded; an empty result is an error naming the fix."""
-    cleaned = "".join(ch for ch in (question or "") if ch.isprintable() or ch in " \t")
-    cleaned = re.sub(r"\s+", " ", cleaned).strip()
+    cleaned = clean_text(question or "")
     if not cleaned:
         raise InputError("The question is empty; type a question, e.g. iqa ask \"ROIAlign vs ROIPool?\".")
     return cleaned
@@ -49,12 +48,29 @@ def is_follow_up(question: str) -> bool:
 
 def prepare(question: str, history: list[str] | None = None, count=approx_tokens,
             max_tokens: int = MAX_QUESTION_TOKENS) -> Turn:
-    """The Turn for question; count gives the answer model's token count of a text."""
+    """The Turn for question; count gives the answer model's token count of a text.
+
+    A pasted page is cut to max_tokens (with a notice): the model reads the question with every
+    prompt, and the previous question a follow-up is searched with is cut the same way.
+    """
+    bounded, cut = bound_question(question, max_tokens, count)
+    turn = Turn(question=bounded, language=textlib.language(bounded))
+    if cut:
+        turn.note(f"The question was cut to its first {max_tokens} tokens.")
+    previous = [p for p in (history or []) if isinstance(p, str) and clean_text(p[: max_tokens * 8])]
+    if previous and is_follow_up(bounded):
+        turn.query = f"{bound_question(previous[-1], max_tokens, count)[0]} {bounded}"
+    else:
+        turn.query = bounded
+    return turn
+
+
+def clean_text(text: str) -> str:
+    return re.sub(r"\s+", " ", "".join(ch for ch in text if ch.isprintable() or ch in " \t")).strip()
+
+
+def bound_question(question: str, max_tokens: int, count=approx_tokens) -> tuple[str, bool]:
+    """(question cleaned and within max_tokens by count, whether it was cut)."""
     cleaned = clean_question(question[: max_tokens * 8])     # cheap cap first: no token is longer than 8 chars here
     bounded = trim_to_tokens(cleaned, max_tokens, count).rstrip("…")
-    turn = Turn(question=bounded, language=textlib.language(bounded))
-    if bounded != cleaned or len(question) > max_tokens * 8:
-        turn.note(f"The question was cut to its first {max_tokens} tokens.")
-    previous = [p for p in (history or []) if isinstance(p, str) and p.strip()]
-    turn.query = f"{previous[-1]} {bounded}" if previous and is_follow_up(bounded) else bounded
-    return turn
+    return bounded, bounded != cleaned or len(question) > max_tokens * 8

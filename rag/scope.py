@@ -10,6 +10,7 @@ one of the best passages names every English term it asks about, two terms at le
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from functools import lru_cache
 from importlib import resources
@@ -38,6 +39,7 @@ class Scope:
         self.store, self.embedder = store, embedder      # embedder: a callable returning the Embedder
         self._background = None
         self._texts: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._texts_lock = threading.Lock()
 
     def _floor(self, vector: np.ndarray) -> float:
         """The cosine of the closest neutral background sentence."""
@@ -52,12 +54,15 @@ class Scope:
 
     def text_margins(self, texts: list[str], vector: np.ndarray) -> np.ndarray:
         """The same for texts embedded whole (what a model was shown, not a chunk's stored opening)."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._texts]
-        if missing:
-            self._texts.update(zip(missing, self.embedder().embed_passages(missing)))
-        while len(self._texts) > TEXT_VECTORS_CACHED:
-            self._texts.popitem(last=False)
-        rows = np.stack([self._texts[t] if t in self._texts else self.embedder().embed_passages([t])[0] for t in texts])
+        with self._texts_lock:                  # several answers at once share this cache
+            missing = [t for t in dict.fromkeys(texts) if t not in self._texts]
+        vectors = self.embedder().embed_passages(missing) if missing else []
+        with self._texts_lock:
+            self._texts.update(zip(missing, vectors))
+            found = {t: self._texts[t] for t in texts if t in self._texts}
+            while len(self._texts) > TEXT_VECTORS_CACHED:
+                self._texts.popitem(last=False)
+        rows = np.stack([found[t] if t in found else self.embedder().embed_passages([t])[0] for t in texts])
         return rows @ vector - self._floor(vector)
 
     def coverage(self, hits: list[Hit], vector: np.ndarray) -> float:

@@ -28,6 +28,7 @@ def _find_shared() -> Path:
 
 
 SHARED = _find_shared()
+TEST_VARIABLES = {"IQA_SHARED"}      # IQA_* variables for the test run itself, kept; iqa reads none of them
 
 
 @pytest.fixture(scope="session")
@@ -41,10 +42,11 @@ def iqa_home(tmp_path, monkeypatch, model_cache):
     home = tmp_path / "iqa-home"
     home.mkdir()
     (home / "models").symlink_to(model_cache)
-    monkeypatch.setenv("IQA_HOME", str(home))
-    for var in ("IQA_INDEX", "IQA_MODEL", "IQA_EMBED_MODEL", "IQA_CONFIG", "IQA_THREADS", "IQA_AUTH", "IQA_LLM_URL",
-                "IQA_LLM_API_KEY", "IQA_STORE", "IQA_FOLLOW_LINKS"):
+    # Every IQA_* variable of the developer's shell is cleared by its prefix, so a new one cannot leak into
+    # the tests; IQA_SHARED only says where the test data lies. A key for other tools must not reach a test.
+    for var in [v for v in os.environ if v.startswith("IQA_") and v not in TEST_VARIABLES] + ["OPENAI_API_KEY"]:
         monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("IQA_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")          # no test may reach a model hub
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     return home

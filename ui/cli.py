@@ -26,8 +26,10 @@ EPILOG = """examples:
   iqa export anki notes.apkg              every question section as an Anki note
   iqa ask "What is NMS?" --llm-url http://localhost:11434/v1 --llm-name qwen2.5:7b   answer through a model server
   iqa ingest corpus/ --store milvus:./notes.db   keep the vectors and BM25 in Milvus Lite (or milvus:http://host:19530)
-settings: flags > environment (IQA_HOME, IQA_INDEX, IQA_STORE, IQA_MODEL, IQA_EMBED_MODEL, IQA_LLM_URL; the server's key
-  only from IQA_LLM_API_KEY) > $IQA_HOME/config.toml
+settings: flags > environment > $IQA_HOME/config.toml (or the file IQA_CONFIG names)
+  IQA_HOME (default ~/.iqa), IQA_CONFIG, IQA_INDEX, IQA_STORE, IQA_MODEL, IQA_EMBED_MODEL, IQA_THREADS,
+  IQA_LLM_URL (the server's key only from IQA_LLM_API_KEY), IQA_AUTH (USER:PASSWORD_FILE for iqa ui),
+  IQA_FOLLOW_LINKS=1 (ingest follows links out of the folder), IQA_DEBUG=1 (tracebacks)
 exit status: 0 done, 1 internal error (IQA_DEBUG=1 shows the traceback), 2 bad input (question, path,
   flag), 3 bad configuration, 4 no usable index, 5 model unavailable, 130 interrupted"""
 
@@ -39,8 +41,19 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "milvus (Milvus Lite in the index folder), milvus:./notes.db or milvus:http://host:19530")
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 ("--k -1" is refused, not read as 19 passages)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
 def _retrieval(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--k", type=int, default=None, help="number of passages (default 5)")
+    p.add_argument("--k", type=positive_int, default=None, help="number of passages (default 5)")
     p.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], default=None, help="default hybrid")
 
 
@@ -77,7 +90,8 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     _retrieval(p)
     p.add_argument("--no-llm", action="store_true", help="extractive answer: instant, never invents text")
-    p.add_argument("--model", help="GGUF path or qwen2.5-coder-1.5b (default) / qwen2.5-coder-0.5b")
+    p.add_argument("--model", help="GGUF path, qwen2.5-coder-1.5b (default) / qwen2.5-coder-0.5b, or the name of a "
+                                   "backend registered in rag/backends (BACKENDS)")
     _server(p)
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p = sub.add_parser("eval", help="score retrieval on a labelled question file",
@@ -154,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         parser().print_help()
         return 0
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()          # a reader that stopped early (`| head -1`) shows up here, not at exit
+        return code
+    except BrokenPipeError:         # the reader has all it wanted: stop quietly
+        _discard_stdout()
+        return 0
     except IqaError as e:
         if os.environ.get("IQA_DEBUG"):
             raise
@@ -169,6 +188,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"iqa: internal error: {type(e).__name__}: {render.terminal(str(e))} (set IQA_DEBUG=1 for the traceback)",
               file=sys.stderr)
         return 1
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush does not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):   # stdout is no file (a test's capture): nothing will flush to the pipe
+        pass
 
 
 def _settings(args, **extra):

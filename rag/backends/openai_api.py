@@ -8,10 +8,11 @@
 A URL with no path gets /v1 (http://localhost:11434 -> http://localhost:11434/v1); a URL with a path is
 used as given. The model is llm_name, or the first model the server lists at /v1/models.
 
-The API key is read from IQA_LLM_API_KEY (or OPENAI_API_KEY) only and blanked out of anything the
-server says back, so it never reaches an answer, a log or JSON. Every failure (server down, no answer
-within llm_timeout, an HTTP error, a stream cut off) becomes one ModelUnavailable sentence; the engine
-then answers extractively with that sentence as the notice.
+The API key is read from IQA_LLM_API_KEY only (OPENAI_API_KEY, often set for other tools, is sent only
+to OpenAI's own api.openai.com, never to another server) and blanked out of anything the server says
+back, so it never reaches an answer, a log or JSON. Every failure (server down, no answer within
+llm_timeout, an HTTP error, a stream cut off) becomes one ModelUnavailable sentence; the engine then
+answers extractively with that sentence as the notice.
 """
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ except ImportError as e:  # the dependency is declared; a broken environment get
     raise ModelUnavailable("The openai package is not installed; run `make install`.") from e
 
 API_PATH = "/v1"
-KEY_VARIABLES = ("IQA_LLM_API_KEY", "OPENAI_API_KEY")
+KEY_VARIABLE = "IQA_LLM_API_KEY"
+OPENAI_KEY_VARIABLE, OPENAI_HOST = "OPENAI_API_KEY", "api.openai.com"     # that key goes to that host only
 NO_KEY = "none"             # the client requires some key; local servers ignore it
 SEED = 1234                 # as the in-process model: the same question gets the same answer where servers honour it
 # After a failure, calls fail at once for this long: a question that already waited for a dead server
@@ -60,8 +62,15 @@ def shown(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-def api_key() -> str:
-    return next((os.environ[v] for v in KEY_VARIABLES if os.environ.get(v)), "")
+def api_key(url: str) -> str:
+    """The key to send to the server at url: IQA_LLM_API_KEY, else OPENAI_API_KEY for api.openai.com only.
+
+        api_key("http://127.0.0.1:8080/v1") -> ""   (with only OPENAI_API_KEY set)
+    """
+    if os.environ.get(KEY_VARIABLE):
+        return os.environ[KEY_VARIABLE]
+    host = (urlsplit(url.strip()).hostname or "").rstrip(".").lower()
+    return os.environ.get(OPENAI_KEY_VARIABLE, "") if host == OPENAI_HOST else ""
 
 
 class OpenAIBackend(LLMBackend):
@@ -72,7 +81,7 @@ class OpenAIBackend(LLMBackend):
         self.url, self.model, self.timeout = api_root(url), model, timeout
         # The server's context is not reported by every server: n_ctx (a setting) bounds the prompt.
         self.n_ctx = n_ctx
-        self._key = api_key()
+        self._key = api_key(self.url)
         # No retries: a retry would multiply the wait the user sees before the extractive answer.
         self.client = openai.OpenAI(base_url=self.url, api_key=self._key or NO_KEY, timeout=timeout, max_retries=0)
         self._failed: tuple[float, str] = (0.0, "")     # (when, sentence) of the last failure

@@ -12,6 +12,8 @@ from rag.backends.base import LLMBackend
 from rag.errors import ModelUnavailable
 
 SAME_AS_ANSWER = "answer"       # translate_model value: reuse the answer model (one model in memory)
+# Backends --model does not name: llama_cpp takes a GGUF path or built-in name, openai comes with --llm-url.
+BY_OTHER_MEANS = ("llama_cpp", "openai")
 
 
 class ModelPool:
@@ -26,7 +28,10 @@ class ModelPool:
     def _answer_key(self) -> tuple[str, str]:
         if self.settings.llm_url:       # a model server answers: no GGUF is loaded
             return "openai", self.settings.llm_url
-        return self.settings.llm_backend, self.settings.model_spec
+        spec = self.settings.model_spec
+        if spec in BACKENDS and spec not in BY_OTHER_MEANS:     # --model NAME of a registered backend picks it
+            return spec, ""
+        return self.settings.llm_backend, spec
 
     def _get(self, key: tuple[str, str]) -> LLMBackend:
         """The model for key, loaded on first use; a failure is remembered (and raised again)."""
