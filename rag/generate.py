@@ -1,14 +1,13 @@
 """Stage 4: the model writes the answer from the numbered passages, streamed piece by piece.
 
 The passages are fitted to the model's context in its own tokens. Generation stops where what follows
-would be left out of the answer: its direct answer written (the notes' lines follow it), code of its
-own begun, a repeated sentence (small models at low temperature can loop), a recited prompt.
+would be left out of the answer: its direct answer written (the notes' lines follow it; three
+sentences at most, which also bounds a loop) or code of its own begun.
 """
 from __future__ import annotations
 
 import re
 import time
-from functools import lru_cache
 from typing import Iterator
 
 from rag import prompt as promptlib
@@ -53,7 +52,7 @@ def generate(turn: Turn, model: LLMBackend, settings) -> Iterator[str]:
         yield piece
         if SENTENCE_END.search(piece) or "`" in piece or "~" in piece:
             so_far = "".join(pieces)
-            if lead_written(so_far) or trim_repetition(so_far)[1] or cut_prompt_echo(so_far)[1]:
+            if lead_written(so_far):
                 break
     end = time.perf_counter()
     turn.raw = "".join(pieces)          # rag/repairs.py makes the answer's text of it
@@ -99,37 +98,3 @@ def _claims(text: str, at_least: int = 1, finished: bool = False) -> bool:
     return sum(1 for x in sentences if len(x.strip()) >= 6 and not promptlib.claims_nothing(x)) >= at_least
 
 
-@lru_cache(maxsize=1)
-def _prompt_labels() -> tuple[str, ...]:
-    """The labels of the prompt's own lines ("要求：", "Requirements:", "Answer in English:")."""
-    lines = [line for name in ("user", "user_en") for line in promptlib.template(name).splitlines()]
-    return tuple(dict.fromkeys(m.group(0) for line in lines if (m := re.match(r"^[^:：{]{1,24}[:：]", line))))
-
-
-def cut_prompt_echo(text: str) -> tuple[str, bool]:
-    """Small models sometimes go on by reciting the prompt ("Requirements: answer in English…"): the
-    answer ends before the first line that opens with one of the prompt's labels.
-
-        cut_prompt_echo("CLIP aligns features [1].\n\nRequirements: answer in English") -> ("CLIP aligns features [1].", True)
-    """
-    labels = _prompt_labels()
-    opening = next((label for label in labels if text.lstrip().startswith(label)), "")
-    if opening:                 # "回答：ROIAlign…": the label the prompt ends with, then the answer
-        text = text.lstrip()[len(opening):].lstrip()
-    for m in re.finditer(r"(?:^|\n)[ \t]*", text):
-        if text.startswith(labels, m.end()):
-            return text[:m.start()].rstrip(), True
-    return text, False
-
-
-def trim_repetition(text: str) -> tuple[str, bool]:
-    """Cut the text before its first sentence that repeats an earlier one (whitespace and markers aside)."""
-    seen = set()
-    for a, b in textlib.split_sentences(text):
-        key = re.sub(r"\s+", "", promptlib.MARKER.sub("", text[a:b]))
-        if b == len(text) and not re.search(r"[。.!！?？\n]\s*$", text[a:b]):
-            break                                  # the sentence still being written
-        if len(key) >= 6 and key in seen:
-            return text[:a].rstrip(), True
-        seen.add(key)
-    return text, False

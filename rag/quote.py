@@ -140,7 +140,7 @@ def covered(sentence: str, said: set[str]) -> bool:
     return bool(units) and len(units & said) / len(units) >= COVERED_SHARE
 
 
-FULL_STOP = re.compile(r"[^。！？!?]*(?:[。！？!?]+[”’」』)]?|$)")
+FULL_STOP = re.compile(r"[^。！？!?]*(?:[。！？!?]+[”’」』)）》]?[。！？!?]*|$)")      # "《…Fail?》。" is one sentence
 
 
 def cited_line(line: str, n: int, said: set[str]) -> str:
@@ -148,7 +148,7 @@ def cited_line(line: str, n: int, said: set[str]) -> str:
     the words of those kept count as said from then on."""
     kept = []
     for sentence in (x.strip() for x in FULL_STOP.findall(line)):
-        if sentence and not covered(sentence, said):
+        if textlib.WORD.search(sentence) and not covered(sentence, said):
             kept.append(cite(sentence, n))
             said |= set(textlib.tokenize(sentence))
     return "".join(kept)

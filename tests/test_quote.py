@@ -4,7 +4,7 @@ import pytest
 from rag.generate import lead_only, lead_written
 from rag.grounding import support
 from rag.repairs import drop_unheld
-from rag.quote import (QUOTE_LABEL, closed, opening, own_words, prose_lines, quote_lines, quoted, table_rows,
+from rag.quote import (QUOTE_LABEL, cited_line, closed, opening, own_words, prose_lines, quote_lines, quoted, table_rows,
                        tex_only, unwrap, with_quotes)
 from rag.schema import Chunk, Hit, Passage
 from rag.text import tokenize
@@ -36,6 +36,11 @@ def test_each_sentence_is_cited_and_one_the_answer_already_says_is_not_repeated(
     lines = quote_lines(SECTION, 1, 400, said)
     assert lines[0] == "ROIPool 有两次量化：候选框坐标取整，bin 边界再取整 [1]。"
     assert all("[1]" in line for line in lines) and not any("双线性" in line for line in lines)
+
+
+def test_a_question_mark_inside_a_title_leaves_no_bare_marker():
+    assert cited_line("见论文《Jailbroken: How Does LLM Safety Training Fail?》。比如 Base64。", 1, set()) == \
+        "见论文《Jailbroken: How Does LLM Safety Training Fail?》 [1]。比如 Base64 [1]。"
 
 
 def test_the_budget_ends_at_a_whole_sentence():

@@ -17,12 +17,8 @@ def _ctx(**kw):
 TABLE = [
     ("own_code", ROI + "\n```python\ndef roi_align(x):\n    return x.round()\n```", ROI),
     ("second_paragraph", ROI + "\n\n**代码**：\n解释 [1]。", ROI),
-    ("recited_prompt", ROI + "\n要求：用中文作答。", ROI),
-    ("repeated_sentence", ROI + "它更准 [1]。ROIAlign 用双线性插值 [2]。", ROI + "它更准 [1]。"),
     ("echoed_question", ROI + "\nROIAlign 和 ROIPool 的区别", ROI),
     ("echoed_heading", "[1] 检测 › ROIAlign 的做法\n" + ROI, ROI),
-    ("dangling_label", "原理说明：\n" + ROI + "\n代码：\n\n应用：", "原理说明：\n" + ROI),
-    ("decline_after_answer", ROI + "笔记中没有相关内容。", ROI),
     ("rule_echo", ROI + "\n来源编号为 [2]。", ROI),
     ("bare_marker", "ROIAlign 用双线性插值。 [1]", ROI),
     ("unfinished_end", ROI + "然后再取整 [1]；", ROI),
@@ -60,6 +56,5 @@ def test_an_unfinished_answer_ends_at_its_last_whole_sentence_or_shows_where_it_
     assert cut.endswith("…") and not ends_mid_sentence(cut) and ctx.notices == [repairs.UNFINISHED_MARKED]
 
 
-def test_a_decline_alone_stays_and_an_english_rule_echo_goes():
-    assert repairs.decline_after_answer("笔记中没有相关内容。", _ctx()) == "笔记中没有相关内容。"
+def test_an_english_rule_echo_goes():
     assert repairs.rule_echo("Attention weighs tokens [1]. Source: [1].", _ctx()).strip() == "Attention weighs tokens [1]."

@@ -7,7 +7,7 @@ from rag.backends.pool import ModelPool
 from rag.compose import code_refs, compose, cite_check
 from rag.config import Settings
 from rag.errors import InputError, ModelUnavailable
-from rag.generate import generate, lead_only, passage_budget, trim_repetition
+from rag.generate import generate, lead_only, passage_budget
 from rag.repairs import Context, drop_echoed_headers, echoed_question
 from rag.prepare import is_follow_up, prepare
 from rag.schema import Chunk, CodeSnippet, Hit, Passage
@@ -64,19 +64,14 @@ def test_prompt_fits_the_model_context_in_its_own_tokens():
     assert passage_budget(turn, model, settings) < 400 - 100
 
 
-def test_generation_stops_at_a_repeated_sentence_and_drops_an_echo():
-    assert trim_repetition("甲乙丙丁戊己。庚辛壬癸子丑。甲乙丙丁戊己。庚") == ("甲乙丙丁戊己。庚辛壬癸子丑。", True)
-    assert trim_repetition("好的。好的。") == ("好的。好的。", False)      # too short to call a loop
-    assert trim_repetition("[3] 派生类析构函数不会被调用。它泄漏。派生类析构函数不会被调用 [2]。") == \
-        ("[3] 派生类析构函数不会被调用。它泄漏。", True)                        # markers aside
+def test_generation_stops_once_the_direct_answer_is_written_and_an_echo_goes():
     echoed = "ROIAlign 不取整 [1]。\n\nROIAlign vs ROIPool?"
     assert echoed_question(echoed, Context("ROIAlign vs ROIPool?")) == "ROIAlign 不取整 [1]。\n"
-    looping = FakeLLM("NMS 按分数保留框 [1]。删除重叠框 [1]。\n\n" * 6)
+    looping = FakeLLM("NMS 按分数保留框 [1]。删除重叠框 [1]。\n" * 12)
     turn = Turn(question="NMS 是怎么工作的", language="zh", hits=[_hit(1, "NMS 按分数保留框，删除重叠框。")])
     pieces = list(generate(turn, looping, Settings()))
-    assert cite_check(turn, lambda sentence: None) == "NMS 按分数保留框 [1]。删除重叠框 [1]。"
+    assert cite_check(turn, lambda sentence: None).startswith("NMS 按分数保留框 [1]。删除重叠框 [1]。")
     assert len("".join(pieces)) < len(looping.script) / 2        # it stopped early, not after the whole loop
-
 
 def test_echoed_passage_headings_are_dropped_but_not_the_words_elsewhere():
     headers = ["检测 › NMS"]
@@ -149,22 +144,6 @@ def test_translation_reuses_the_answer_model(iqa_home):
 
 def test_approx_tokens_counts_cjk_per_character():
     assert prompt.approx_tokens("罕见字" * 10) == 31
-
-
-def test_an_answer_that_goes_on_reciting_the_prompt_ends_before_it():
-    from rag.generate import cut_prompt_echo
-    recited = "CLIP aligns image and text features [1].\n\nRequirements: answer in English, in 2-4 short sentences"
-    assert cut_prompt_echo(recited) == ("CLIP aligns image and text features [1].", True)
-    assert cut_prompt_echo("回答：ROIAlign 不取整 [1]。\n要求：用中文") == ("ROIAlign 不取整 [1]。", True)
-    assert cut_prompt_echo("ROIAlign 不取整 [1]。问题：是") == ("ROIAlign 不取整 [1]。问题：是", False)   # mid-line: words
-
-
-def test_generation_stops_when_the_model_starts_reciting_the_prompt(settings):
-    looping = FakeLLM("NMS 按分数保留框 [1]。\n要求：用中文、2-4 句简洁作答。\n" + "更多的复述。" * 40)
-    turn = Turn(question="NMS 是什么", language="zh", hits=[_hit(1, "NMS 按分数保留框。")])
-    pieces = list(generate(turn, looping, Settings()))
-    assert cite_check(turn, lambda sentence: None) == "NMS 按分数保留框 [1]。"
-    assert len("".join(pieces)) < len(looping.script) / 2
 
 
 def test_a_sentence_citing_the_wrong_passage_cites_the_one_that_holds_it():
