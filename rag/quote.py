@@ -98,7 +98,7 @@ def unwrap(lines: list[str]) -> list[str]:
     out: list[str] = []
     for line in lines:
         previous = out[-1] if out else ""
-        wrapped = (len(previous) >= max(20, WRAP_SHARE * width) and previous[-1:] not in CLOSERS + ":：；;"
+        wrapped = (len(previous) >= max(20, WRAP_SHARE * width) and previous[-1:] not in CLOSERS + ":：；;$"
                    and line and not re.match(r"(?:\d{1,3}[.、)）]|[-*•+])\s", line))
         if wrapped:
             out[-1] = previous + ("" if textlib.has_cjk(previous[-1:] + line[:1]) else " ") + line

@@ -62,6 +62,7 @@ def test_a_formula_copied_three_times_keeps_its_tex(line, tex):
 def test_wrapped_lines_join_and_list_items_stay_apart():
     wrapped = ["rank 是矩阵的秩，它决定了模型在微调过程中允许学习的新特征的维数。通常，rank 选", "的越小，参数越少。",
                "- 列表项", "短行", "另一行"]
+    assert unwrap(["$L = -\\log \\frac{a}{b}$", "其中 sim 为相似度函数"]) == ["$L = -\\log \\frac{a}{b}$", "其中 sim 为相似度函数"]
     assert unwrap(wrapped) == ["rank 是矩阵的秩，它决定了模型在微调过程中允许学习的新特征的维数。通常，rank 选的越小，参数越少。",
                                "- 列表项", "短行", "另一行"]
 
