@@ -1,8 +1,8 @@
 """The extractive answer as a backend: the notes' own lines, as under a model's answer (rag/quote.py):
 the best section's opening and the second's when it is about as close to the question, each sentence
 cited. Instant, never invents text, and needs no model file. (Measured on the 40 dev questions with
-key points: 0.89 of the key points, against 0.47 for the three sentences sharing most question terms,
-which remain the answer when no line is quotable.)
+key points, bench/RESULTS.md: 0.89 of the key points, against 0.47 for the three sentences sharing
+most question terms, which remain the answer when no line is quotable.)
 
     ExtractiveBackend().stream(Request("ROIAlign 和 ROIPool 区别", passages)) -> "ROIPool 有两次量化 [1]。 …"
 """
