@@ -40,6 +40,13 @@ def write_report(folder: Path, results: dict, ks: list[int], by_kind, answers: d
     lines += ["", "![Recall@k](recall_at_k.png)", "", "## Recall@5 by question language", ""]
     lines += [f"- {name}: " + ", ".join(f"{g} {v:.3f}" for g, v in by_kind(res).items()) for name, res in results.items()]
     for name, res in results.items():
+        explained = [q for q in res["per_question"] if "miss" in q]
+        if explained:
+            lines += ["", f"## First-place misses: {name} ({len(explained)}), by how the first hit relates to the "
+                          "answering section", ""]
+            lines += [f"- {kind}: {n}" for kind, n in sorted(res.get("miss_relations", {}).items(), key=lambda x: -x[1])]
+            lines += [f"- **{q['id']}** {q['question']} — {q['miss']['relation']}: first {q['miss']['first'][:90]}; "
+                      f"answering {q['miss']['right'][:90]}" for q in explained]
         misses = [q for q in res["per_question"] if not any(q["relevance"][:5])]
         lines += ["", f"## Misses at k=5: {name} ({len(misses)})", ""]
         for q in misses:

@@ -8,6 +8,9 @@ import time
 from pathlib import Path
 
 from eval.metrics import aggregate, first_relevant_rank
+from collections import Counter
+
+from eval import misses
 from eval.keypoints import load_keypoints
 from eval.questions import Question, load_questions, unanchored, with_keypoints
 from rag.errors import InputError
@@ -148,6 +151,10 @@ def run_cli(args, settings, make_engine) -> int:
     for name, res in results.items():
         split = by_kind(res)
         print(f"{name}: Recall@5 by question language: " + ", ".join(f"{g} {v:.3f}" for g, v in split.items()))
+    for name in retrievers:     # what ranked first instead, and how it relates to the answering section
+        res = results[name]
+        res["miss_relations"] = dict(misses.explain(res["per_question"], questions, engine.store.chunks))
+        print(misses.summary_line(name, Counter(res["miss_relations"])))
     answers, rows = answer_check(engine, questions[: args.answers]) if getattr(args, "answers", 0) else (None, [])
     if answers:
         from eval.answer_run import table as answer_table
@@ -176,7 +183,8 @@ def _write_outputs(args, results: dict, ks: list[int], answers: dict | None) -> 
                     f.write(json.dumps({"id": q["id"], "question": q["question"], "retriever": q["retriever"],
                                         "hits": q["hits"]}, ensure_ascii=False) + "\n")
     if args.json_out:
-        metrics = {n: r["metrics"] for n, r in results.items()}
+        metrics = {n: {**r["metrics"], **({"first_place_misses": r["miss_relations"]} if "miss_relations" in r else {})}
+                   for n, r in results.items()}
         if answers:
             metrics["answers"] = answers
         Path(args.json_out).write_text(json.dumps(metrics, indent=1))

@@ -68,7 +68,7 @@ class Hit:
         c = self.chunk
         return {"rank": self.rank, "score": round(float(self.score), 6), "source": c.source,
                 "start": c.start, "end": c.end, "location": c.location, "heading": c.title,
-                "text": c.text, "also_in": self.also_in}
+                "path": list(c.heading), "text": c.text, "also_in": self.also_in}
 
 
 @dataclass
