@@ -147,13 +147,14 @@ def _written(turn, live: Generation, model, embed, settings) -> Iterator[tuple[s
     for piece in _generate_or_quote(turn, model, settings):
         if piece is FALLBACK:           # what was shown of the model's answer gives way to the quoted one
             replaced, settler = bool(settler.shown), Settler(checks.preview)
-        elif shown := settler.feed(piece):
+        elif (shown := settler.feed(piece)) and not replaced:
             yield "token", shown
     choose, judge = checks.choose_and_judge()
     text = with_quotes(turn, cite_check(turn, choose))
     answer = compose(turn, text, judge)
-    rest, extends = settler.close(mark_unsupported(answer.text, answer.sentences))
-    yield ("token" if extends and not replaced else "replace"), rest
+    final = mark_unsupported(answer.text, answer.sentences)
+    rest, extends = settler.close(final)
+    yield ("token", rest) if extends and not replaced else ("replace", final)
     yield "answer", answer
 
 

@@ -44,7 +44,7 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
     spans, offset = [], 0
     for part, is_code in split_code(text, inline=False):
         if not is_code:
-            for a, b in _whole_sentences(part):
+            for a, b in whole_sentences(part):
                 s = part[a:b]
                 lead, body = len(s) - len(s.lstrip()), s.strip()
                 if body:
@@ -53,7 +53,8 @@ def prose_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def _whole_sentences(text: str) -> list[tuple[int, int]]:
+def whole_sentences(text: str) -> list[tuple[int, int]]:
+    """split_sentences, a clause closed by a semicolon joined to the sentence it opens."""
     out: list[tuple[int, int]] = []
     for a, b in textlib.split_sentences(text):
         if out and text[out[-1][0]:out[-1][1]].rstrip(" \t").endswith(("；", ";")):

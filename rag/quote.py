@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from rag import text as textlib
-from rag.prompt import FENCED, LABEL_LINE, MARKER, cite, without_code
+from rag.prompt import FENCED, LABEL_LINE, MARKER, cite, split_code, without_code
 
 FIRST_CHARS = 400           # of the best section's opening (its first 400 characters held 0.70 of the key points)
 OTHER_CHARS = 200           # of the second section's, when it is about as close to the question
@@ -113,15 +113,15 @@ def opening(lines: list[str], budget: int, keep=lambda line: line) -> list[str]:
     sentence is longer)."""
     out, used = [], 0
     for line in lines:
-        kept = keep(line)
-        if used + len(kept) > budget:
-            kept = keep(_cut(line, budget - used))
+        over = used + len(line) > budget       # judged on the note's line, before keep() adds markers
+        kept = keep(_cut(line, budget - used) if over else line)
+        if over:
             if len(MARKER.sub("", kept).strip()) >= MIN_CHARS:
                 out.append(kept)
             break
         if kept:
             out.append(kept)
-            used += len(kept)
+            used += len(MARKER.sub("", kept))
     return out
 
 
@@ -143,11 +143,20 @@ def covered(sentence: str, said: set[str]) -> bool:
 FULL_STOP = re.compile(r"[^。！？!?]*(?:[。！？!?]+[”’」』)）》]?[。！？!?]*|$)")      # "《…Fail?》。" is one sentence
 
 
+NOTE_MARKER = re.compile(r"[ \t]*(?:" + MARKER.pattern + ")")
+
+
+def _without_markers(line: str) -> str:
+    return "".join(part if code else NOTE_MARKER.sub("", part) for part, code in split_code(line))
+
+
 def cited_line(line: str, n: int, said: set[str]) -> str:
     """Each sentence of a line cited [n]; sentences whose words are already said are left out, and
     the words of those kept count as said from then on."""
     kept = []
-    for sentence in (x.strip() for x in FULL_STOP.findall(line)):
+    line = _without_markers(line)                     # the note's own [3] is no citation of passage 3
+    sentences = [line] if "`" in line else FULL_STOP.findall(line)   # never split (or cite) inside inline code
+    for sentence in (x.strip() for x in sentences):
         if textlib.WORD.search(sentence) and not covered(sentence, said):
             kept.append(cite(sentence, n))
             said |= set(textlib.tokenize(sentence))

@@ -76,7 +76,7 @@ BACKTICKS = re.compile(r"`+")
 def markdown_code(text: str) -> list[tuple[str, bool]]:
     """[(part, is_code)] covering text, code as CommonMark reads it: a fence opens only at the start of a
     line (up to 3 spaces in) and runs to its closing fence or the end; an inline span is a run of
-    backticks closed by the next run of the same length in the same paragraph. A fence written mid-line
+    backticks closed by the next run of the same length on the same line. A fence written mid-line
     ("见 ```py x") is not one: that text stays text (and is escaped).
 
         markdown_code("a `x[1]` b") -> [("a ", False), ("`x[1]`", True), (" b", False)]
@@ -107,14 +107,17 @@ def _inline_code(text: str) -> list[tuple[str, bool]]:
     """Inline code spans of text (no fences in it), paragraph by paragraph."""
     parts: list[tuple[str, bool]] = []
     for paragraph in re.split(r"(\n[ \t]*\n)", text):
-        pos, runs = 0, list(BACKTICKS.finditer(paragraph))
+        # a backslash-escaped backtick opens nothing; a span never crosses a line (a heading, list item or
+        # quote line ends there for Markdown, and what follows would be read as HTML)
+        pos, runs = 0, [r for r in BACKTICKS.finditer(paragraph) if not paragraph[:r.start()].endswith("\\")]
         k = 0
         while k < len(runs):
             run = runs[k]
             if run.start() < pos:
                 k += 1
                 continue
-            close = next((r for r in runs[k + 1:] if len(r.group(0)) == len(run.group(0))), None)
+            close = next((r for r in runs[k + 1:] if len(r.group(0)) == len(run.group(0))
+                          and "\n" not in paragraph[run.end():r.start()]), None)
             if close is None:
                 k += 1
                 continue                       # an unmatched run is literal backticks

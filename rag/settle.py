@@ -13,7 +13,7 @@ import re
 from typing import Callable
 
 from rag import text as textlib
-from rag.grounding import is_decline
+from rag.grounding import is_decline, whole_sentences
 from rag.prompt import split_code
 
 SENTENCE_END = re.compile(r"[。.!！?？\n]")
@@ -49,7 +49,7 @@ class Settler:
 
 def _settled_prefix(raw: str) -> str:
     """raw without its last HELD_BACK sentences, and never inside a code block."""
-    spans = textlib.split_sentences(raw)
+    spans = whole_sentences(raw)          # as the checks count sentences: "A；B。" is one
     if len(spans) <= HELD_BACK:
         return ""
     prefix = raw[:spans[-HELD_BACK][0]]

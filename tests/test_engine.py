@@ -122,3 +122,20 @@ def test_a_model_that_only_repeats_the_question_gives_way_to_the_extractive_answ
     assert answer.mode == "extractive" and answer.citations and answer.text.strip()
     assert "no answer of its own" in answer.notice
     assert "nms 是怎么工作的" not in answer.text.lower()
+
+
+def test_a_model_failing_after_sentences_were_shown_gives_way_to_the_whole_quoted_answer(settings, notes, covered):
+    (notes / "bn.md").write_text("## BN 训练和推理有什么区别？\nBN 训练时用当前批次的均值和方差。推理时用训练中滑动平均的均值和方差。"
+                                 "训练时还会更新 gamma 和 beta。推理时不依赖批次大小。批次太小时训练统计量会变差。\n",
+                                 encoding="utf-8")
+    ingest([notes], settings.index, FakeEmbedder(), log=lambda m: None)
+
+    class Failing(FakeLLM):
+        def stream(self, request):
+            yield from super().stream(request)
+            raise ModelUnavailable("The model server stopped answering.")
+    llm = Failing("BN 训练时用批次均值 [1]。推理时用滑动均值 [1]。推理不依")
+    events = list(Engine(settings, embedder=FakeEmbedder(), llm=llm, log=lambda m: None).ask_stream("BN 训练和推理有什么区别"))
+    kinds, answer = [k for k, _ in events], events[-1][1]
+    assert kinds == ["token", "replace", "answer"] and answer.mode == "extractive"
+    assert events[1][1] == render.marked_text(answer)            # the whole answer, not its tail glued to the draft

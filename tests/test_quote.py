@@ -43,6 +43,19 @@ def test_a_question_mark_inside_a_title_leaves_no_bare_marker():
         "见论文《Jailbroken: How Does LLM Safety Training Fail?》 [1]。比如 Base64 [1]。"
 
 
+def test_the_notes_own_markers_are_no_citations_and_inline_code_is_never_split():
+    assert quote_lines("ROIAlign 用双线性插值 [3]。参见文献 [12]。", 1, 400) == ["ROIAlign 用双线性插值 [1]。参见文献 [1]。"]
+    assert cited_line("使用 `a != b` 判断不等。然后结束。", 1, set()) == "使用 `a != b` 判断不等。然后结束 [1]。"
+
+
+def test_a_long_first_line_is_cut_to_the_budget_and_still_quoted():
+    topics = ["批归一化", "残差连接", "注意力", "位置编码", "学习率预热", "权重衰减", "梯度裁剪", "标签平滑", "数据增强",
+              "早停", "混合精度", "知识蒸馏", "模型剪枝", "量化感知训练", "对比学习", "掩码建模", "温度系数", "负采样"]
+    line = "".join(f"{t}是训练深度网络时常用的一种技巧，{t}的作用各不相同。" for t in topics)     # one unwrapped line
+    quoted_lines = quote_lines(line, 1, 400)
+    assert len(quoted_lines) == 1 and quoted_lines[0].startswith("批归一化是") and 100 < len(quoted_lines[0]) < 480
+
+
 def test_the_budget_ends_at_a_whole_sentence():
     text = "第一句说明 ROIPool 的两次量化。第二句说明 ROIAlign 用双线性插值。第三句很长很长很长很长。"
     assert opening(prose_lines(text), 32) == ["第一句说明 ROIPool 的两次量化。"]

@@ -56,7 +56,8 @@ def test_the_iqa_key_is_sent_to_the_server_it_is_set_for(settings, covered, monk
 def test_the_openai_key_goes_to_openai_only(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
     assert api_key("https://api.openai.com/v1") == api_key("https://API.openai.com./v1") == OPENAI_KEY
-    for url in ("http://127.0.0.1:9911/v1", "https://api.openai.com.evil.example/v1", "https://evil.example/api.openai.com"):
+    for url in ("http://127.0.0.1:9911/v1", "https://api.openai.com.evil.example/v1", "https://evil.example/api.openai.com",
+                "http://api.openai.com/v1"):                                       # never without TLS
         assert api_key(url) == ""
 
 

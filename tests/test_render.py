@@ -1,4 +1,6 @@
 """One rendering of an answer: the same rows and words everywhere, escaped for where it is shown."""
+import pytest
+
 from rag import render
 from rag.grounding import Sentence
 from rag.schema import Answer, Chunk, Citation, CodeRef, CodeSnippet, Hit, Markers
@@ -62,3 +64,9 @@ def test_the_ask_api_markdown_escapes_text_after_a_fence_opened_mid_line():
     text = "见 ```py x = 1\n<img src=x onerror=alert(1)> 与 `a && b` [1]\n```js\n<b>code</b>\n```"
     assert escape_markdown_text(text) == ("见 ```py x = 1\n&lt;img src=x onerror=alert(1)&gt; 与 `a && b` [1]\n"
                                           "```js\n<b>code</b>\n```")
+
+
+@pytest.mark.parametrize("text", ["\\`<img src=x>`", "# 标题 `a\n<img src=x>`", "- 第一项 `a\n- <img src=x>`"])
+def test_backticks_markdown_would_not_read_as_code_leave_the_html_escaped(text):
+    from ui.web import link_citations
+    assert "<img" not in link_citations(text) and "&lt;img" in link_citations(text)

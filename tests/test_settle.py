@@ -32,3 +32,11 @@ def test_text_the_checks_would_rewrite_is_not_shown_and_the_final_text_says_so()
 def test_nothing_inside_an_open_code_block_is_shown():
     settler = Settler(lambda raw: raw)
     assert _feed(settler, "A 是 B。\n```python\nx = 1\ny = 2\n") == "A 是 B。\n"
+
+
+def test_a_semicolon_clause_is_shown_with_its_sentence_not_alone():
+    settler = Settler(lambda raw: raw)
+    shown = _feed(settler, "训练用批次均值 [1]；推理用滑动均值 [1]；推理不依赖批次 [1]。第二句。")
+    assert shown == ""              # one sentence of three clauses, then one more: both still held back
+    shown = _feed(settler, "第三句。")
+    assert shown == "训练用批次均值 [1]；推理用滑动均值 [1]；推理不依赖批次 [1]。"

@@ -63,14 +63,15 @@ def shown(url: str) -> str:
 
 
 def api_key(url: str) -> str:
-    """The key to send to the server at url: IQA_LLM_API_KEY, else OPENAI_API_KEY for api.openai.com only.
+    """The key to send to the server at url: IQA_LLM_API_KEY, else OPENAI_API_KEY for https://api.openai.com only.
 
         api_key("http://127.0.0.1:8080/v1") -> ""   (with only OPENAI_API_KEY set)
     """
     if os.environ.get(KEY_VARIABLE):
         return os.environ[KEY_VARIABLE]
-    host = (urlsplit(url.strip()).hostname or "").rstrip(".").lower()
-    return os.environ.get(OPENAI_KEY_VARIABLE, "") if host == OPENAI_HOST else ""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").rstrip(".").lower()
+    return os.environ.get(OPENAI_KEY_VARIABLE, "") if host == OPENAI_HOST and parts.scheme == "https" else ""
 
 
 class OpenAIBackend(LLMBackend):
