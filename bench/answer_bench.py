@@ -20,8 +20,8 @@ from common import dev_keypoints, dev_questions, machine, median, save
 
 from eval.answer_run import keypoint_places, keypoint_summary
 from eval.answers import defects
-from eval.keypoints import load_keypoints, parse as parse_keypoints
-from eval.questions import Question, with_keypoints
+from eval.keypoints import parse as parse_keypoints
+from eval.questions import Question, load_keypoints, with_keypoints
 from rag.backends.base import LLMBackend
 from rag.compose import text_judge
 from rag.config import load_settings

@@ -51,7 +51,7 @@ def dev_questions():
 
 def dev_keypoints() -> dict:
     """{id: KeyPoints} of the dev questions that have key points (empty when the file is missing)."""
-    from eval.keypoints import load_keypoints
+    from eval.questions import load_keypoints
     path = SHARED / "eval" / "dev_keypoints.jsonl"
     return load_keypoints(path) if path.is_file() else {}
 

@@ -10,18 +10,16 @@ so comparing the three shows where a point is lost.
 """
 from __future__ import annotations
 
-import json
-import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from rag.errors import InputError
+from rag.text import squash
 
 RIGHT_SHARE = 2 / 3         # a right answer hits at least this share of its points
 
 
 def fold(text: str) -> str:
-    return "".join(unicodedata.normalize("NFKC", text).casefold().split())
+    """The hit rule's comparison form: NFKC, whitespace removed (textlib.squash), case folded."""
+    return squash(text).casefold()
 
 
 def hits(text: str, groups: list[list[str]]) -> bool:
@@ -58,28 +56,6 @@ def parse(obj: dict) -> KeyPoints:
                 isinstance(g, list) and g and all(isinstance(a, str) for a in g) for g in groups):
             raise ValueError(f"each {key!r} needs \"all\": a non-empty list of non-empty lists of strings")
     return KeyPoints(list(points), list(wrong))
-
-
-def load_keypoints(path: Path) -> dict[str, KeyPoints]:
-    """{question id: KeyPoints} from a JSON-lines file; every bad line is named in one error."""
-    if not Path(path).is_file():
-        raise InputError(f"Key-point file {path} does not exist; pass a .jsonl file like dev_keypoints.jsonl.")
-    out, problems = {}, []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict) or "id" not in obj:
-                raise ValueError("not a JSON object with an id")
-            out[str(obj["id"])] = parse(obj)
-        except json.JSONDecodeError as e:
-            problems.append(f"line {n}: not JSON ({e.msg})")
-        except ValueError as e:
-            problems.append(f"line {n}: {e}")
-    if problems:
-        raise InputError(f"{path} has {len(problems)} bad line(s): " + "; ".join(problems[:10]) + ".")
-    return out
 
 
 def verdict(points: KeyPoints, answer: str, relevant_citation: bool, visible_defect: bool) -> dict:

@@ -36,46 +36,76 @@ class Question:
 
 def load_questions(path: Path) -> list[Question]:
     """Parse the file; every bad line is reported with its number in one error."""
-    questions, problems, seen = [], [], set()
-    for n, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            q = _parse(json.loads(line), n)
-        except json.JSONDecodeError as e:
-            problems.append(f"line {n}: not JSON ({e.msg} at column {e.colno})")
-            continue
-        except (ValueError, TypeError) as e:
-            problems.append(f"line {n}: {e}")
-            continue
+    questions, problems = _json_lines(path, QUESTION_FILE, _parse)
+    seen = set()
+    for q in questions:
         if q.id in seen:
-            problems.append(f"line {n}: duplicate id {q.id!r}")
+            problems.append((q.line, f"line {q.line}: duplicate id {q.id!r}"))
         seen.add(q.id)
-        questions.append(q)
-    if problems:
-        raise InputError(f"{path} has {len(problems)} bad line(s): " + "; ".join(problems[:10]) + ".")
+    _refuse(path, problems)
     if not questions:
         raise InputError(f"{path} holds no questions.")
     return questions
 
 
-def _read_text(path: Path) -> str:
+def load_keypoints(path: Path) -> dict[str, KeyPoints]:
+    """{question id: KeyPoints} from a JSON-lines file (dev_keypoints.jsonl's format); every bad line named in one error."""
+    points, problems = _json_lines(path, KEYPOINT_FILE, _keypoints_line)
+    _refuse(path, problems)
+    return dict(points)
+
+
+QUESTION_FILE = ("Question file", "a .jsonl file of labelled questions")
+KEYPOINT_FILE = ("Key-point file", "a .jsonl file of key points like dev_keypoints.jsonl")
+
+
+def _json_lines(path: Path, kind: tuple[str, str], parse) -> tuple[list, list[tuple[int, str]]]:
+    """(parse(object, line number) of every good non-empty line, [(line, problem)] for the lines that
+    are not JSON or that parse refuses with ValueError or TypeError)."""
+    items, problems = [], []
+    for n, line in enumerate(_read_text(path, kind).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(parse(json.loads(line), n))
+        except json.JSONDecodeError as e:
+            problems.append((n, f"line {n}: not JSON ({e.msg} at column {e.colno})"))
+        except (ValueError, TypeError) as e:
+            problems.append((n, f"line {n}: {e}"))
+    return items, problems
+
+
+def _refuse(path: Path, problems: list[tuple[int, str]]) -> None:
+    """One InputError naming the bad lines in file order (the first ten), if there are any."""
+    if problems:
+        named = [text for _, text in sorted(problems)]
+        raise InputError(f"{path} has {len(named)} bad line(s): " + "; ".join(named[:10]) + ".")
+
+
+def _read_text(path: Path, kind: tuple[str, str] = QUESTION_FILE) -> str:
     """The file as UTF-8 text (a BOM is fine), or one sentence saying why it is not."""
+    what, wanted = kind
     if path.is_dir():
-        raise InputError(f"Question file {path} is a folder; pass a .jsonl file of labelled questions.")
+        raise InputError(f"{what} {path} is a folder; pass {wanted}.")
     if not path.is_file():
-        raise InputError(f"Question file {path} does not exist; pass a .jsonl file of labelled questions.")
+        raise InputError(f"{what} {path} does not exist; pass {wanted}.")
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise InputError(f"Question file {path} cannot be read ({e.strerror or e}).") from e
+        raise InputError(f"{what} {path} cannot be read ({e.strerror or e}).") from e
     if b"\x00" in data[:8192]:
-        raise InputError(f"Question file {path} is binary, not JSON lines; pass a .jsonl file of labelled questions.")
+        raise InputError(f"{what} {path} is binary, not JSON lines; pass {wanted}.")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        raise InputError(f"Question file {path} is not UTF-8 text (line {line}); save it as UTF-8 JSON lines.") from e
+        raise InputError(f"{what} {path} is not UTF-8 text (line {line}); save it as UTF-8 JSON lines.") from e
+
+
+def _keypoints_line(obj, line: int) -> tuple[str, KeyPoints]:
+    if not isinstance(obj, dict) or "id" not in obj:
+        raise ValueError("not a JSON object with an id")
+    return str(obj["id"]), parse_keypoints(obj)
 
 
 def _parse(obj, line: int) -> Question:

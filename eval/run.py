@@ -11,8 +11,7 @@ from eval.metrics import aggregate, first_relevant_rank
 from collections import Counter
 
 from eval import misses
-from eval.keypoints import load_keypoints
-from eval.questions import Question, load_questions, unanchored, with_keypoints
+from eval.questions import Question, load_keypoints, load_questions, unanchored, with_keypoints
 from rag.errors import InputError
 from rag.text import is_english, squash
 

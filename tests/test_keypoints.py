@@ -4,8 +4,8 @@ import json
 import pytest
 
 from eval.answer_run import keypoint_summary, score
-from eval.keypoints import KeyPoints, hits, load_keypoints, verdict
-from eval.questions import Question, load_questions, with_keypoints
+from eval.keypoints import KeyPoints, hits, verdict
+from eval.questions import Question, load_keypoints, load_questions, with_keypoints
 from rag.engine import Engine
 from rag.errors import InputError
 from tests.conftest import FakeEmbedder, FakeLLM
