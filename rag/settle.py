@@ -13,10 +13,10 @@ import re
 from typing import Callable
 
 from rag import text as textlib
+from rag.generate import SENTENCE_END
 from rag.grounding import is_decline, whole_sentences
 from rag.prompt import split_code
 
-SENTENCE_END = re.compile(r"[。.!！?？\n]")
 HELD_BACK = 2           # sentences not yet shown: the last finished one and the one being written
 
 
