@@ -164,10 +164,16 @@ class _Checks:
 
     def __init__(self, turn, live: Generation, embed):
         self.turn, self.live, self.embed = turn, live, embed
+        self._built: tuple = (None, None)      # (the passages they were built for, (choose, judge))
 
     def choose_and_judge(self):
-        choose = cross_language_chooser(self.turn, self.live.scope, self.embed, self.live.retriever.chinese_corpus)
-        return choose, margin_judge(self.turn, self.live.scope, self.embed)
+        """Built once per list of shown passages (each builder tokenizes every passage), not per preview."""
+        passages, built = self._built
+        if passages is not self.turn.passages:
+            choose = cross_language_chooser(self.turn, self.live.scope, self.embed, self.live.retriever.chinese_corpus)
+            built = (choose, margin_judge(self.turn, self.live.scope, self.embed))
+            self._built = (self.turn.passages, built)
+        return built
 
     def preview(self, raw: str) -> str:
         """The answer text that raw (the model's text so far) gives, marked as the final answer is."""
