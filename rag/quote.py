@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from rag import text as textlib
+from rag.grounding import content_units
 from rag.prompt import FENCED, LABEL_LINE, MARKER, cite, split_code, without_code
 
 FIRST_CHARS = 400           # of the best section's opening (its first 400 characters held 0.70 of the key points)
@@ -136,7 +137,7 @@ def _cut(line: str, room: int) -> str:
 
 
 def covered(sentence: str, said: set[str]) -> bool:
-    units = set(textlib.tokenize(MARKER.sub(" ", sentence)))
+    units = content_units(sentence)
     return bool(units) and len(units & said) / len(units) >= COVERED_SHARE
 
 
@@ -172,7 +173,7 @@ def quote_lines(text: str, n: int, budget: int, said: set[str] | None = None) ->
 def quoted(passages, lead: str, closeness: dict[str, float]) -> str:
     """The quotes that follow the model's answer: the best section's opening, and the second
     section's when it is about as close to the question (closeness: by chunk id)."""
-    said = set(textlib.tokenize(MARKER.sub(" ", lead)))
+    said = content_units(lead)
     lines = quote_lines(without_code(passages[0].hit.chunk), passages[0].n, FIRST_CHARS, said)
     if len(passages) > 1 and _about_as_close(passages[1], passages[0], closeness):
         lines += quote_lines(without_code(passages[1].hit.chunk), passages[1].n, OTHER_CHARS, said)
