@@ -14,7 +14,7 @@ import re
 
 from rag import text as textlib
 from rag.grounding import content_units
-from rag.prompt import FENCED, LABEL_LINE, MARKER, cite, split_code, without_code
+from rag.prompt import FENCED, LABEL_LINE, MARKER, cite, prose, split_code, without_code
 
 FIRST_CHARS = 400           # of the best section's opening (its first 400 characters held 0.70 of the key points)
 OTHER_CHARS = 200           # of the second section's, when it is about as close to the question
@@ -144,20 +144,22 @@ def covered(sentence: str, said: set[str]) -> bool:
 FULL_STOP = re.compile(r"[^。！？!?]*(?:[。！？!?]+[”’」』)）》]?[。！？!?]*|$)")      # "《…Fail?》。" is one sentence
 
 
-NOTE_MARKER = re.compile(r"[ \t]*(?:" + MARKER.pattern + ")")
+def _brackets_as_code(line: str) -> str:
+    """The note's own "[3]" or "coins = [1, 2, 5]" is data, not a citation of passage 3: quoted as code,
+    where no citation is read (and the chat shows it as written)."""
+    return "".join(part if code else MARKER.sub(lambda m: f"`{m.group(0)}`", part) for part, code in split_code(line))
 
 
-def _without_markers(line: str) -> str:
-    return "".join(part if code else NOTE_MARKER.sub("", part) for part, code in split_code(line))
+def _sentences(line: str) -> list[str]:
+    """The line's sentences, ends found in its prose only: a "。" or "!=" inside inline code ends nothing."""
+    return [line[m.start():m.end()] for m in FULL_STOP.finditer(prose(line)) if m.end() > m.start()]
 
 
 def cited_line(line: str, n: int, said: set[str]) -> str:
     """Each sentence of a line cited [n]; sentences whose words are already said are left out, and
     the words of those kept count as said from then on."""
     kept = []
-    line = _without_markers(line)                     # the note's own [3] is no citation of passage 3
-    sentences = [line] if "`" in line else FULL_STOP.findall(line)   # never split (or cite) inside inline code
-    for sentence in (x.strip() for x in sentences):
+    for sentence in (x.strip() for x in _sentences(_brackets_as_code(line))):
         if textlib.WORD.search(sentence) and not covered(sentence, said):
             kept.append(cite(sentence, n))
             said |= set(textlib.tokenize(sentence))

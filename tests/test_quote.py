@@ -43,9 +43,13 @@ def test_a_question_mark_inside_a_title_leaves_no_bare_marker():
         "见论文《Jailbroken: How Does LLM Safety Training Fail?》 [1]。比如 Base64 [1]。"
 
 
-def test_the_notes_own_markers_are_no_citations_and_inline_code_is_never_split():
-    assert quote_lines("ROIAlign 用双线性插值 [3]。参见文献 [12]。", 1, 400) == ["ROIAlign 用双线性插值 [1]。参见文献 [1]。"]
-    assert cited_line("使用 `a != b` 判断不等。然后结束。", 1, set()) == "使用 `a != b` 判断不等。然后结束 [1]。"
+def test_the_notes_own_brackets_are_no_citations_and_inline_code_ends_no_sentence():
+    assert quote_lines("ROIAlign 用双线性插值 [3]。参见文献 [12]。", 1, 400) == \
+        ["ROIAlign 用双线性插值 `[3]` [1]。参见文献 `[12]` [1]。"]
+    assert cited_line("输入：coins = [1, 2, 5], amount = 11", 1, set()) == "输入：coins = `[1, 2, 5]`, amount = 11 [1]"
+    assert cited_line("使用 `a != b` 判断不等。然后结束。", 1, set()) == "使用 `a != b` 判断不等 [1]。然后结束 [1]。"
+    line = "给你一个整数数组 `coins`，表示面额。返回最少个数。没有组合时返回 `-1`。"
+    assert [s.supported for s in support(cited_line(line, 1, set()), {1: line})] == [True, True, True]   # each cited
 
 
 def test_a_long_first_line_is_cut_to_the_budget_and_still_quoted():
