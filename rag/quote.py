@@ -14,6 +14,7 @@ import re
 
 from rag import text as textlib
 from rag.grounding import content_units
+from rag.render import terminal
 from rag.prompt import FENCED, LABEL_LINE, MARKER, cite, prose, split_code, without_code
 
 FIRST_CHARS = 400           # of the best section's opening (its first 400 characters held 0.70 of the key points)
@@ -34,7 +35,7 @@ def prose_lines(text: str) -> list[str]:
     """The lines of a passage a reader would quote: a table's rows as lines, hard-wrapped lines joined,
     a formula in its TeX form; no code, headings, images or bare labels."""
     text = table_rows(FENCED.sub("", text))
-    lines = [tex_only(re.sub(r"\s+", " ", line).strip()) for line in text.split("\n")]
+    lines = [tex_only(re.sub(r"\s+", " ", terminal(line)).strip()) for line in text.split("\n")]   # no escape codes
     lines = unwrap([line for line in lines if not line or wordy(line)])
     return [line for line in lines if len(line) >= MIN_CHARS and not SKIPPED_LINE.match(line)
             and not LABEL_LINE.match(line)]

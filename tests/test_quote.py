@@ -25,6 +25,7 @@ def _passage(n, text, heading=("roi.md", "ROIAlign 和 ROIPool")):
     (SECTION, ["ROIPool 有两次量化：候选框坐标取整，bin 边界再取整。ROIAlign 去掉取整，用双线性插值计算采样点。",
                "ROIPool：取整 两次。", "ROIAlign：取整 不取整。"]),                 # no code, heading, link; rows
     ("原理：\n3.\n![图](a.png)\nBN 用滑动均值做推理。", ["BN 用滑动均值做推理。"]),      # labels, bare numbers, images
+    ("\x1b[2J\x1b[31m红色\x1b[0m 删除与它重叠的所有框\x07。", ["红色 删除与它重叠的所有框。"]),    # escape codes
     ("> [[ -84. -40. 99. 55.]\n[-176. -88. 191. 103.]\nanchor 是一组矩形框。", ["anchor 是一组矩形框。"]),  # printed arrays
 ])
 def test_only_lines_a_reader_would_quote_are_candidates(text, lines):
