@@ -59,6 +59,7 @@ def generate(turn: Turn, model: LLMBackend, settings) -> Iterator[str]:
     turn.timings["first_token_ms"] = round(((first or end) - turn.started) * 1000, 1)
     span = end - (first or end)
     turn.timings["tokens_per_s"] = round(len(pieces) / span, 1) if len(pieces) > 1 and span > 0 else 0.0
+    turn.model = model.name             # again: a server backend learns its model's name on the first request
 
 
 LEAD_SENTENCES = 3          # the model's direct answer; the notes' own words follow it (rag/quote.py)
